@@ -1,0 +1,30 @@
+import { defineConfig } from "vitest/config";
+
+// Two projects: fast unit tests of pure logic (no processes), and integration
+// tests against a real control plane, PostgreSQL and Redis started by the
+// harness in test/env. Integration files run at most two at a time: the
+// machine has two cores and each file may start its own API server.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          globalSetup: ["test/env/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          pool: "forks",
+          maxWorkers: 2,
+          fileParallelism: true,
+        },
+      },
+    ],
+  },
+});
