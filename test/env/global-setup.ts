@@ -1,0 +1,40 @@
+// Vitest global setup for the integration project: starts the shared control
+// plane, PostgreSQL and Redis once per run, hands their coordinates to the
+// test files (inject("pakeEnv")), and on teardown stops them and kills, by
+// recorded PID, anything a crashed or timed-out worker left behind.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { startControlPlane } from "./control-plane.ts";
+import { startPostgres } from "./postgres.ts";
+import { sweepRecordedPids } from "./processes.ts";
+import { startRedis } from "./redis.ts";
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const runDir = mkdtempSync(join(tmpdir(), "pake-test-"));
+  process.env.PAKE_TEST_RUN_DIR = runDir;
+  const [cp, pg, redis] = await Promise.all([startControlPlane(), startPostgres(), startRedis()]);
+  project.provide("pakeEnv", {
+    runDir,
+    kubeconfigPath: cp.kubeconfigPath,
+    server: cp.server,
+    pkiDir: cp.access.pkiDir,
+    version: cp.version,
+    postgres: {
+      host: pg.host,
+      port: pg.port,
+      user: pg.user,
+      password: pg.password,
+      database: pg.database,
+      uri: pg.uri,
+    },
+    redis: { host: redis.host, port: redis.port, url: redis.url },
+  });
+  return async () => {
+    await Promise.allSettled([cp.stop(), pg.destroy(), redis.destroy()]);
+    const leftovers = sweepRecordedPids(runDir);
+    if (leftovers.length > 0) console.warn(`Killed leftover processes: ${leftovers.join(", ")}`);
+    if (!process.env.PAKE_KEEP_TEST_DIRS) rmSync(runDir, { recursive: true, force: true });
+  };
+}

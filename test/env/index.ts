@@ -1,0 +1,28 @@
+// The test environment: real parts started as local processes. Shared by the
+// integration tests and `make dev` (tools/dev.ts).
+export {
+  ControlPlane,
+  startControlPlane,
+  baseDir,
+  type ControlPlaneOptions,
+} from "./control-plane.ts";
+export {
+  runKubectl,
+  mintUserKubeconfig,
+  mintServiceAccountKubeconfig,
+  writeKubeconfig,
+  type ClusterAccess,
+  type KubectlResult,
+} from "./credentials.ts";
+export { Postgres, startPostgres, type PostgresOptions } from "./postgres.ts";
+export { Redis, startRedis, redisCommand, type RedisOptions } from "./redis.ts";
+export { ManagedProcess, startProcess, waitFor, sweepRecordedPids } from "./processes.ts";
+export { freePort } from "./ports.ts";
+export { toolchain } from "./toolchain.ts";
+export {
+  useSharedEnv,
+  createTestNamespace,
+  installCrds,
+  type SharedEnv,
+  type SharedEnvInfo,
+} from "./shared.ts";

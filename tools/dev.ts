@@ -1,0 +1,174 @@
+// `make dev`: a working local environment in one command. Starts a real
+// control plane, PostgreSQL and Redis (test/env), installs the CRDs, starts
+// the operator and applies the samples once those exist, writes
+// .dev/kubeconfig and stays in the foreground until Ctrl-C.
+//   node tools/dev.ts           foreground
+//   node tools/dev.ts --detach  background; returns once ready (make dev-up)
+//   node tools/dev.ts --down    stops what --detach started (make dev-down)
+import { spawn } from "node:child_process";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  processStartTime,
+  startProcess,
+  sweepRecordedPids,
+  type ManagedProcess,
+} from "../test/env/processes.ts";
+
+const root = resolve(import.meta.dirname, "..");
+const devDir = join(root, ".dev");
+const runDir = join(devDir, "run");
+const pidFile = join(devDir, "dev.pid");
+const readyFile = join(devDir, "ready");
+const kubeconfig = join(devDir, "kubeconfig");
+
+function usage(): string {
+  return [
+    "Local environment ready:",
+    `  export KUBECONFIG=${kubeconfig}`,
+    "  kubectl version",
+    "  kubectl get pake -A            # once the CRDs are installed",
+    `  cat ${join(devDir, "env")}     # PostgreSQL and Redis addresses`,
+    "Stop it with Ctrl-C (make dev) or make dev-down (make dev-up).",
+  ].join("\n");
+}
+
+function runningPid(): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const [pid, start] = readFileSync(pidFile, "utf8").trim().split(" ");
+  return pid && processStartTime(Number(pid)) === start ? Number(pid) : undefined;
+}
+
+async function foreground(): Promise<void> {
+  if (runningPid())
+    throw new Error(
+      `A dev environment is already running (pid ${runningPid()}); run make dev-down`,
+    );
+  rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  process.env.PAKE_TEST_RUN_DIR = runDir;
+  writeFileSync(pidFile, `${process.pid} ${processStartTime(process.pid)}\n`);
+  const { startControlPlane, startPostgres, startRedis } = await import("../test/env/index.ts");
+  const [cp, pg, redis] = await Promise.all([
+    startControlPlane({ dir: join(runDir, "cluster") }),
+    startPostgres(),
+    startRedis(),
+  ]);
+  copyFileSync(cp.kubeconfigPath, kubeconfig);
+  writeFileSync(join(devDir, "env"), `POSTGRES_URI=${pg.uri}\nREDIS_URL=${redis.url}\n`, {
+    mode: 0o600,
+  });
+  const operator = await startOperatorParts(cp.kubectl.bind(cp));
+  writeFileSync(readyFile, "ready\n");
+  console.log(usage());
+
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    console.log("Stopping the dev environment");
+    await operator?.stop();
+    await Promise.allSettled([cp.stop({ keepDir: true }), pg.destroy(), redis.destroy()]);
+    sweepRecordedPids(runDir);
+    rmSync(pidFile, { force: true });
+    rmSync(readyFile, { force: true });
+    process.exit(0);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void stop());
+  await new Promise(() => undefined); // until a signal
+}
+
+type Kubectl = (...args: string[]) => Promise<{ code: number; stderr: string }>;
+
+/** CRDs, the operator and the samples, each once the project has it. */
+async function startOperatorParts(kubectl: Kubectl): Promise<ManagedProcess | undefined> {
+  if (existsSync(join(root, "deploy/crds"))) {
+    const applied = await kubectl("apply", "--server-side", "-f", join(root, "deploy/crds"));
+    if (applied.code !== 0) throw new Error(`Failed to install CRDs: ${applied.stderr}`);
+    await kubectl(
+      "wait",
+      "--for=condition=Established",
+      "--timeout=60s",
+      "-f",
+      join(root, "deploy/crds"),
+    );
+  }
+  let operator: ManagedProcess | undefined;
+  if (existsSync(join(root, "src/cli/main.ts"))) {
+    operator = startProcess({
+      name: "pake-operator",
+      command: process.execPath,
+      args: [
+        join(root, "src/cli/main.ts"),
+        "operator",
+        `--kubeconfig=${kubeconfig}`,
+        "--leader-election=false",
+      ],
+      logFile: join(devDir, "operator.log"),
+    });
+  }
+  if (existsSync(join(root, "config/samples"))) {
+    await kubectl("create", "namespace", "pake-samples");
+    const samples = await kubectl(
+      "apply",
+      "-n",
+      "pake-samples",
+      "-k",
+      join(root, "config/samples"),
+    );
+    if (samples.code !== 0) console.warn(`Applying the samples failed: ${samples.stderr}`);
+  }
+  return operator;
+}
+
+async function detach(): Promise<void> {
+  if (runningPid()) {
+    console.log(usage());
+    return;
+  }
+  mkdirSync(devDir, { recursive: true });
+  const logFile = join(devDir, "dev.log");
+  const out = openSync(logFile, "w");
+  const child = spawn(process.execPath, [import.meta.filename], {
+    detached: true,
+    stdio: ["ignore", out, out],
+  });
+  child.unref();
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    if (existsSync(readyFile)) break;
+    if (child.exitCode !== null)
+      throw new Error(`The dev environment failed to start:\n${readFileSync(logFile, "utf8")}`);
+    await sleep(250);
+  }
+  if (!existsSync(readyFile))
+    throw new Error(`The dev environment was not ready in time; see ${logFile}`);
+  console.log(`${usage()}\nLogs: ${logFile} and ${devDir}`);
+}
+
+async function down(): Promise<void> {
+  const pid = runningPid();
+  if (pid) {
+    process.kill(pid, "SIGTERM");
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline && runningPid()) await sleep(200);
+    if (runningPid()) process.kill(pid, "SIGKILL");
+  }
+  const leftovers = existsSync(runDir) ? sweepRecordedPids(runDir) : [];
+  if (leftovers.length) console.log(`Killed leftover processes: ${leftovers.join(", ")}`);
+  rmSync(pidFile, { force: true });
+  console.log(pid ? `Stopped the dev environment (pid ${pid})` : "No dev environment was running");
+}
+
+const mode = process.argv[2];
+const commands: Record<string, () => Promise<void>> = { "--detach": detach, "--down": down };
+await (commands[mode ?? ""] ?? foreground)();
