@@ -145,6 +145,8 @@ export class ControlPlane {
         "--service-cluster-ip-range=10.0.0.0/24",
         "--allow-privileged=true",
         "--profiling=false",
+        // The kubernetes Service endpoints must not be loopback; nothing here needs them.
+        "--endpoint-reconciler-type=none",
         ...(this.options.apiServerArgs ?? []),
       ],
     });
