@@ -1,0 +1,124 @@
+// An injectable clock, so that back-off, rate limits, delayed work and
+// watchdogs can be tested without real time. Production code takes a `Clock`
+// (default `realClock`); unit tests pass a `FakeClock` and advance it.
+
+/** A scheduled callback that can be cancelled. */
+export interface Timer {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Milliseconds since the epoch, like Date.now(). */
+  now(): number;
+  /** Runs fn once after ms milliseconds (like setTimeout). */
+  setTimer(fn: () => void, ms: number): Timer;
+  /** Resolves after ms milliseconds, or early (without rejecting) when signal aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+function sleepWith(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal?.aborted) {
+      resolve();
+      return;
+    }
+    const onAbort = (): void => {
+      timer.cancel();
+      resolve();
+    };
+    const timer = clock.setTimer(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** The wall clock. Timers are unref'd so they never keep the process alive. */
+export const realClock: Clock = {
+  now: () => Date.now(),
+  setTimer(fn, ms) {
+    const handle = setTimeout(fn, Math.max(0, ms));
+    handle.unref();
+    return { cancel: () => clearTimeout(handle) };
+  },
+  sleep(ms, signal) {
+    return sleepWith(realClock, ms, signal);
+  },
+};
+
+interface FakeTimer {
+  id: number;
+  at: number;
+  fn: () => void;
+}
+
+/** Lets pending promise callbacks (microtasks and I/O-free continuations) run. */
+export async function flushPromises(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/**
+ * A manual clock for tests: time stands still until `advance` moves it, which
+ * fires due timers in time order and lets promise continuations run between
+ * them, so code awaiting `sleep` proceeds as it would in real time.
+ */
+export class FakeClock implements Clock {
+  private current: number;
+  private timers: FakeTimer[] = [];
+  private nextId = 1;
+
+  constructor(start: number | Date = Date.UTC(2025, 0, 1)) {
+    this.current = typeof start === "number" ? start : start.getTime();
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimer(fn: () => void, ms: number): Timer {
+    const timer: FakeTimer = { id: this.nextId++, at: this.current + Math.max(0, ms), fn };
+    this.timers.push(timer);
+    return {
+      cancel: () => {
+        this.timers = this.timers.filter((t) => t.id !== timer.id);
+      },
+    };
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return sleepWith(this, ms, signal);
+  }
+
+  /** Number of timers not yet fired. */
+  pendingTimers(): number {
+    return this.timers.length;
+  }
+
+  /** Moves time forward by ms, firing every timer that falls due on the way. */
+  async advance(ms: number): Promise<void> {
+    const target = this.current + ms;
+    await flushPromises();
+    for (;;) {
+      const due = this.nextDue(target);
+      if (!due) break;
+      this.timers = this.timers.filter((t) => t.id !== due.id);
+      this.current = Math.max(this.current, due.at);
+      due.fn();
+      await flushPromises();
+    }
+    this.current = target;
+    await flushPromises();
+  }
+
+  private nextDue(target: number): FakeTimer | undefined {
+    let best: FakeTimer | undefined;
+    for (const t of this.timers) {
+      if (t.at <= target && (!best || t.at < best.at || (t.at === best.at && t.id < best.id)))
+        best = t;
+    }
+    return best;
+  }
+}
