@@ -1,0 +1,71 @@
+// `pake-operator operator [flags]`: runs the manager with every controller.
+import { KubeConfig } from "@kubernetes/client-node";
+import { registerControllers } from "../controllers/index.ts";
+import {
+  ConfigError,
+  operatorFlagsUsage,
+  parseOperatorConfig,
+  type OperatorConfig,
+} from "../runtime/config.ts";
+import { log } from "../runtime/log.ts";
+import { Manager } from "../runtime/manager.ts";
+import type { Command, CommandContext } from "./commands.ts";
+
+function operatorUsage(): string {
+  return `Usage: pake-operator operator [flags]\n\nRuns the operator: controllers (while leader), /healthz, /readyz and /metrics.\n\nFlags:\n${operatorFlagsUsage()}`;
+}
+
+function loadKubeConfig(config: OperatorConfig): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
+  else kubeConfig.loadFromDefault();
+  return kubeConfig;
+}
+
+function parseOrReport(args: string[], ctx: CommandContext): OperatorConfig | undefined {
+  try {
+    return parseOperatorConfig(args, { env: ctx.env });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const problems = err.problems.map((p) => `  ${p}`).join("\n");
+    ctx.stderr(
+      `pake-operator operator: invalid configuration:\n${problems}\n\nRun "pake-operator help operator" for the flags.\n`,
+    );
+    return undefined;
+  }
+}
+
+async function runOperator(args: string[], ctx: CommandContext): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    ctx.stdout(`${operatorUsage()}\n`);
+    return 0;
+  }
+  const config = parseOrReport(args, ctx);
+  if (!config) return 2;
+  log.level = config.logLevel;
+  let kubeConfig: KubeConfig;
+  try {
+    kubeConfig = loadKubeConfig(config);
+  } catch (err) {
+    ctx.stderr(`pake-operator operator: cannot load kubeconfig: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const manager = new Manager({ config, kubeConfig, logger: log });
+  const controllers = registerControllers(manager, { kubeConfig, config, logger: log });
+  log.info(
+    {
+      controllers,
+      namespaces: config.namespaces.length > 0 ? config.namespaces : "all",
+      leaderElection: config.leaderElection.enabled,
+    },
+    "Configured operator",
+  );
+  return manager.run();
+}
+
+export const operatorCommand: Command = {
+  name: "operator",
+  summary: "Run the operator (controllers, health and metrics endpoints)",
+  usage: operatorUsage,
+  run: runOperator,
+};

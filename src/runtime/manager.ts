@@ -1,0 +1,270 @@
+// The manager runs the operator process: the HTTP server, runnables that run
+// on every replica, and leader-only runnables (controllers) that start once
+// this replica holds the leader Lease.
+//
+// Shutdown (SIGTERM/SIGINT, or shutdown()):
+//   1. /readyz turns 503;
+//   2. runnables stop in reverse start order, sharing one deadline
+//      (--graceful-shutdown-timeout); a runnable that overruns is abandoned;
+//   3. the leader Lease is released so a peer takes over at once;
+//   4. the HTTP server closes; the process exits 0.
+// A second signal during shutdown exits 1 at once.
+//
+// Losing leadership (a renewal that cannot succeed within the renew deadline,
+// or another holder found on the Lease) exits the process with code 1 at
+// once, without a graceful stop: another replica may already be leading, so
+// finishing in-flight work would risk two writers. The Deployment restarts the
+// process, which then campaigns again from a clean state (controller-runtime
+// does the same).
+import type { KubeConfig } from "@kubernetes/client-node";
+import { realClock, type Clock } from "./clock.ts";
+import type { OperatorConfig } from "./config.ts";
+import { HttpServer } from "./http-server.ts";
+import {
+  defaultIdentity,
+  kubeLeaseStore,
+  LeaderElector,
+  type LeaseStore,
+  type StoppedReason,
+} from "./leader-election.ts";
+import { log as rootLog, type Logger } from "./log.ts";
+import { collectProcessMetrics } from "./metrics.ts";
+import type { Runnable } from "./runnable.ts";
+
+export interface ManagerOptions {
+  config: OperatorConfig;
+  /** Used for the Lease when leader election is on and no leaseStore is given. */
+  kubeConfig?: KubeConfig;
+  leaseStore?: LeaseStore;
+  /** Leader election identity; default hostname_pid_random. */
+  identity?: string;
+  logger?: Logger;
+  clock?: Clock;
+  /** Ends the process; default process.exit. Tests inject their own. */
+  exit?: (code: number) => void;
+}
+
+type State = "new" | "starting" | "running" | "stopping" | "stopped";
+
+export class Manager {
+  readonly http: HttpServer;
+  private readonly opts: ManagerOptions;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly runnables: Runnable[] = [];
+  /** Runnables that were started, in start order. */
+  private readonly started: Runnable[] = [];
+  private readonly elector: LeaderElector | undefined;
+  private state: State = "new";
+  private shutdownPromise: Promise<number> | undefined;
+  private resolveDone!: (code: number) => void;
+  private readonly donePromise = new Promise<number>((resolve) => (this.resolveDone = resolve));
+  private leaderRunnablesStarted = false;
+  private removeSignalHandlers: (() => void) | undefined;
+
+  constructor(opts: ManagerOptions) {
+    this.opts = opts;
+    this.logger = opts.logger ?? rootLog;
+    this.clock = opts.clock ?? realClock;
+    this.http = new HttpServer({
+      bindAddress: opts.config.metricsBindAddress,
+      isReady: () => this.isReady(),
+      logger: this.logger,
+    });
+    this.elector = opts.config.leaderElection.enabled ? this.createElector() : undefined;
+  }
+
+  private createElector(): LeaderElector {
+    const le = this.opts.config.leaderElection;
+    const store = this.opts.leaseStore ?? this.defaultLeaseStore();
+    return new LeaderElector({
+      store,
+      identity: this.opts.identity ?? defaultIdentity(),
+      leaseDurationMs: le.leaseDurationMs,
+      renewDeadlineMs: le.renewDeadlineMs,
+      retryPeriodMs: le.retryPeriodMs,
+      clock: this.clock,
+      logger: this.logger,
+      onStartedLeading: () => this.startLeaderRunnables(),
+      onStoppedLeading: (reason) => this.onStoppedLeading(reason),
+    });
+  }
+
+  private defaultLeaseStore(): LeaseStore {
+    const le = this.opts.config.leaderElection;
+    if (!this.opts.kubeConfig)
+      throw new Error("leader election needs a kubeConfig or a leaseStore");
+    return kubeLeaseStore(this.opts.kubeConfig, {
+      namespace: le.leaseNamespace,
+      name: le.leaseName,
+    });
+  }
+
+  /** Registers a runnable; must be called before start(). */
+  add(runnable: Runnable): void {
+    if (this.state !== "new") throw new Error(`cannot add runnable ${runnable.name} after start`);
+    if (this.runnables.some((r) => r.name === runnable.name)) {
+      throw new Error(`a runnable named ${runnable.name} is already registered`);
+    }
+    this.runnables.push(runnable);
+  }
+
+  /** True once started and until shutdown begins. */
+  isReady(): boolean {
+    return this.state === "running";
+  }
+
+  /** True when this replica may run leader-only work (always, with leader election off). */
+  isLeader(): boolean {
+    if (this.state !== "running") return false;
+    return this.elector ? this.elector.isLeader() : true;
+  }
+
+  /** The leader election identity, when leader election is on. */
+  identity(): string | undefined {
+    return this.elector?.identity;
+  }
+
+  /** Resolves with the exit code once shutdown has completed. */
+  done(): Promise<number> {
+    return this.donePromise;
+  }
+
+  /**
+   * Starts the HTTP server and the runnables that run on every replica, then
+   * campaigns for leadership (or starts leader-only runnables at once when
+   * leader election is off). Rejects when something fails to start.
+   */
+  async start(): Promise<void> {
+    if (this.state !== "new") throw new Error("manager already started");
+    this.state = "starting";
+    collectProcessMetrics();
+    await this.http.start();
+    for (const runnable of this.runnables.filter((r) => !r.needsLeaderElection)) {
+      await this.startRunnable(runnable);
+    }
+    this.state = "running";
+    this.logger.info(
+      { runnables: this.runnables.length, leaderElection: Boolean(this.elector) },
+      "Started manager",
+    );
+    if (this.elector) void this.elector.run();
+    else await this.startLeaderRunnables();
+  }
+
+  private async startRunnable(runnable: Runnable): Promise<void> {
+    await runnable.start();
+    this.started.push(runnable);
+    this.logger.info(
+      { runnable: runnable.name, needsLeaderElection: runnable.needsLeaderElection },
+      "Started runnable",
+    );
+  }
+
+  private async startLeaderRunnables(): Promise<void> {
+    if (this.leaderRunnablesStarted) return;
+    this.leaderRunnablesStarted = true;
+    try {
+      for (const runnable of this.runnables.filter((r) => r.needsLeaderElection)) {
+        if (this.state !== "running") return;
+        await this.startRunnable(runnable);
+      }
+    } catch (err) {
+      this.logger.error({ err }, "Failed to start a leader-only runnable");
+      void this.shutdown("runnable failed to start", 1);
+    }
+  }
+
+  private onStoppedLeading(reason: StoppedReason): void {
+    if (reason !== "lost" || this.state === "stopped") return;
+    this.logger.error("Exiting: leadership lost, a peer may already be leading");
+    this.state = "stopped";
+    this.removeSignalHandlers?.();
+    this.resolveDone(1);
+    this.exit(1);
+  }
+
+  private exit(code: number): void {
+    (this.opts.exit ?? ((c: number) => process.exit(c)))(code);
+  }
+
+  /** Graceful shutdown; idempotent. Resolves with the exit code. */
+  shutdown(reason: string, exitCode = 0): Promise<number> {
+    this.shutdownPromise ??= this.doShutdown(reason, exitCode);
+    return this.shutdownPromise;
+  }
+
+  private async doShutdown(reason: string, exitCode: number): Promise<number> {
+    const timeoutMs = this.opts.config.shutdownTimeoutMs;
+    const deadline = this.clock.now() + timeoutMs;
+    this.logger.info({ reason, timeoutMs }, "Shutting down");
+    this.state = "stopping";
+    for (const runnable of [...this.started].reverse()) {
+      await this.stopRunnable(runnable, deadline);
+    }
+    if (this.elector) await this.elector.stop();
+    await this.http.stop(Math.max(deadline - this.clock.now(), 1000));
+    this.state = "stopped";
+    this.logger.info({ exitCode }, "Shut down");
+    this.resolveDone(exitCode);
+    return exitCode;
+  }
+
+  private async stopRunnable(runnable: Runnable, deadline: number): Promise<void> {
+    const remaining = Math.max(deadline - this.clock.now(), 0);
+    const timeout = new AbortController();
+    const timedOut = this.clock.sleep(remaining, timeout.signal).then(() => "timeout" as const);
+    try {
+      const result = await Promise.race([
+        runnable.stop(remaining).then(() => "stopped" as const),
+        timedOut,
+      ]);
+      if (result === "timeout") {
+        this.logger.warn(
+          { runnable: runnable.name },
+          "Abandoned runnable: shutdown deadline passed",
+        );
+      } else {
+        this.logger.info({ runnable: runnable.name }, "Stopped runnable");
+      }
+    } catch (err) {
+      this.logger.error({ err, runnable: runnable.name }, "Failed to stop runnable");
+    } finally {
+      timeout.abort();
+    }
+  }
+
+  /** SIGTERM/SIGINT start a graceful shutdown and exit; a second signal exits 1 at once. */
+  installSignalHandlers(): () => void {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (this.shutdownPromise) {
+        this.logger.warn({ signal }, "Received a second signal, exiting immediately");
+        this.exit(1);
+        return;
+      }
+      this.logger.info({ signal }, "Received signal");
+      void this.shutdown(signal).then((code) => this.exit(code));
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    this.removeSignalHandlers = () => {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+    };
+    return this.removeSignalHandlers;
+  }
+
+  /** Starts, waits for shutdown, and exits the process with its code. */
+  async run(): Promise<number> {
+    this.installSignalHandlers();
+    try {
+      await this.start();
+    } catch (err) {
+      this.logger.error({ err }, "Failed to start manager");
+      const code = await this.shutdown("start failed", 1);
+      this.exit(code);
+      return code;
+    }
+    return this.done();
+  }
+}
