@@ -204,6 +204,7 @@ export const BackupRecord = z
     size: text(32, "Size, human-readable (e.g. 1.2 GiB).").optional(),
     sha256: z
       .string()
+      .length(64)
       .regex(/^[a-f0-9]{64}$/)
       .optional()
       .describe("SHA-256 of the backup file."),

@@ -241,6 +241,10 @@ export const Threshold = withRules(
             "memoryPercent, cpuPercent, diskPercent, errorRatePercent, connectionsPercent, " +
             "replicationLagSeconds, restarts.",
         ),
+      target: z
+        .number()
+        .optional()
+        .describe("Desired value (informational; the health score rewards meeting it)."),
       warning: z.number().describe("Value at which the metric turns Warning."),
       critical: z.number().describe("Value at which the metric turns Critical."),
       direction: z
@@ -260,6 +264,16 @@ export const Threshold = withRules(
         "warning must be below critical (direction Above) or above critical (direction Below)",
       fieldPath: ".warning",
       check: (t) => (t.direction === "Below" ? t.warning > t.critical : t.warning < t.critical),
+    },
+    {
+      rule:
+        "!has(self.target) || (has(self.direction) && self.direction == 'Below' ? " +
+        "self.target >= self.warning : self.target <= self.warning)",
+      message: "target must not be beyond warning",
+      fieldPath: ".target",
+      check: (t) =>
+        t.target === undefined ||
+        (t.direction === "Below" ? t.target >= t.warning : t.target <= t.warning),
     },
   ],
 );

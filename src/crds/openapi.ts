@@ -161,8 +161,10 @@ function convertExclusiveBounds(node: Json, out: Json): void {
   } else if (node.exclusiveMaximum === true) out.exclusiveMaximum = true;
 }
 
+const isEmpty = (v: unknown): boolean => isJson(v) && Object.keys(v).length === 0;
+
 function convertChildren(node: Json, out: Json, path: string): void {
-  if (isJson(node.properties)) {
+  if (isJson(node.properties) && !isEmpty(node.properties)) {
     const props: Record<string, Json> = {};
     for (const [name, child] of Object.entries(node.properties)) {
       props[name] = convertNode(child, `${path}.${name}`);
@@ -175,7 +177,9 @@ function convertChildren(node: Json, out: Json, path: string): void {
   }
   // additionalProperties: false is the zod default for strict objects; the API
   // server prunes unknown fields anyway and forbids it next to properties.
-  if (isJson(node.additionalProperties)) {
+  // A loose object ({} = anything) is free-form: only allowed with
+  // x-kubernetes-preserve-unknown-fields, which checkTyped enforces.
+  if (isJson(node.additionalProperties) && !isEmpty(node.additionalProperties)) {
     if (out.properties !== undefined) {
       throw new StructuralSchemaError(path, "properties and additionalProperties are exclusive");
     }
