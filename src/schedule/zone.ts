@@ -26,7 +26,7 @@ function formatter(zone: string): Intl.DateTimeFormat {
 
 /**
  * Checks an IANA time zone name ("Europe/Berlin", "UTC"). Returns the
- * canonical spelling, or an error message a user can act on.
+ * name, or an error message a user can act on.
  */
 export function validateTimeZone(zone: string): ZoneValidation {
   const hint = 'use an IANA name such as "UTC", "Europe/Berlin" or "America/New_York"';
@@ -35,15 +35,16 @@ export function validateTimeZone(zone: string): ZoneValidation {
     return { valid: false, error: `time zone "${zone}" is not supported: ${hint}` };
   }
   try {
-    const canonical = new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions()
-      .timeZone;
-    return { valid: true, zone: canonical };
+    // Intl's resolved name can be an ICU alias (Asia/Kolkata → Asia/Calcutta):
+    // keep the user's spelling, which Intl accepts.
+    new Intl.DateTimeFormat("en-US", { timeZone: zone }).format(0);
+    return { valid: true, zone };
   } catch {
     return { valid: false, error: `unknown time zone "${zone}": ${hint}` };
   }
 }
 
-/** Throws when the zone is not valid; returns its canonical name. */
+/** Throws when the zone is not valid; returns it. */
 export function assertTimeZone(zone: string): string {
   const v = validateTimeZone(zone);
   if (!v.valid) throw new RangeError(v.error);
