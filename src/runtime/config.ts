@@ -361,8 +361,10 @@ function checkLeaderElection(le: LeaderElectionConfig, r: Resolved, problems: st
       `${src("leader-election-namespace")}: "${le.leaseNamespace}" is not a valid namespace name`,
     );
   }
-  if (le.leaseDurationMs < 1000) {
-    problems.push(`${src("leader-election-lease-duration")}: must be at least 1s`);
+  if (le.leaseDurationMs < 1000 || le.leaseDurationMs % 1000 !== 0) {
+    problems.push(
+      `${src("leader-election-lease-duration")}: must be a whole number of seconds, at least 1s (a Lease stores whole seconds)`,
+    );
   }
   if (le.renewDeadlineMs >= le.leaseDurationMs) {
     problems.push(

@@ -10,13 +10,13 @@ const noSa = (): undefined => undefined;
 
 function parse(
   args: string[],
-  env: Record<string, string> = {},
+  env: Record<string, string | undefined> = {},
   sa: () => string | undefined = noSa,
 ) {
   return parseOperatorConfig(args, { env, readServiceAccountNamespace: sa });
 }
 
-function problems(args: string[], env: Record<string, string> = {}): string[] {
+function problems(args: string[], env: Record<string, string | undefined> = {}): string[] {
   try {
     parse(args, env);
   } catch (err) {
@@ -168,6 +168,11 @@ describe("Given bad flags or environment", () => {
       message: '--graceful-shutdown-timeout: invalid duration "soon"',
     },
     { args: ["--log-level", "loud"], env: {}, message: '--log-level: invalid log level "loud"' },
+    {
+      args: ["--leader-election-lease-duration", "7500ms"],
+      env: {},
+      message: "--leader-election-lease-duration: must be a whole number of seconds",
+    },
     {
       args: ["--leader-election-renew-deadline", "20s"],
       env: {},
