@@ -6,7 +6,7 @@ import {
   API_GROUP,
   API_VERSION,
   CATEGORY,
-  NAME_FOR_JOBS_RULE,
+  MAX_NAME_FOR_JOBS,
   SecretReference,
   age,
   conditions,
@@ -310,5 +310,6 @@ export const backupPolicyDescriptor: KindDescriptor<
   ],
   spec: BackupPolicySpec,
   status: BackupPolicyStatus,
-  rootRules: [NAME_FOR_JOBS_RULE],
+  rootRules: [],
+  maxNameLength: MAX_NAME_FOR_JOBS,
 };

@@ -397,6 +397,8 @@ export interface KindDescriptor<
   status: Status;
   /** CEL rules on the whole object (self.metadata.name is available). */
   rootRules: CelValidation[];
+  /** Maximum length of metadata.name, enforced by the CRD schema (default: 253). */
+  maxNameLength?: number;
 }
 
 export const AGE_COLUMN: PrinterColumn = {
@@ -406,8 +408,8 @@ export const AGE_COLUMN: PrinterColumn = {
   description: "Time since the object was created.",
 };
 
-/** Root CEL rule: Job names derived from the object's name must stay under 63 characters. */
-export const NAME_FOR_JOBS_RULE: CelValidation = {
-  rule: "self.metadata.name.size() <= 52",
-  message: "metadata.name must be at most 52 characters: Job names are derived from it",
-};
+/**
+ * Longest object name for kinds whose Job names are derived from the object's
+ * name plus a suffix (the CronJob controller's limit, for the same reason).
+ */
+export const MAX_NAME_FOR_JOBS = 52;

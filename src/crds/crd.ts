@@ -39,6 +39,24 @@ export interface CrdOptions {
   annotations?: Record<string, string>;
 }
 
+/**
+ * metadata stays free-form except for the one restriction the API server
+ * allows in a CRD schema: the name.
+ */
+function metadataSchema(descriptor: KindDescriptor): JSONSchemaProps {
+  if (descriptor.maxNameLength === undefined) return { type: "object" };
+  return {
+    type: "object",
+    properties: {
+      name: {
+        type: "string",
+        description: `Name of the object; at most ${descriptor.maxNameLength} characters because Job names are derived from it.`,
+        maxLength: descriptor.maxNameLength,
+      },
+    },
+  };
+}
+
 /** The openAPIV3Schema of a kind: apiVersion, kind, metadata, spec and status. */
 export function objectSchema(descriptor: KindDescriptor): JSONSchemaProps {
   const schema: JSONSchemaProps = {
@@ -55,7 +73,7 @@ export function objectSchema(descriptor: KindDescriptor): JSONSchemaProps {
         description:
           "Kind is a string value representing the REST resource this object represents.",
       },
-      metadata: { type: "object" },
+      metadata: metadataSchema(descriptor),
       spec: toStructuralSchema(descriptor.spec, ".spec"),
       status: toStructuralSchema(descriptor.status, ".status"),
     },

@@ -8,7 +8,7 @@ import {
   CATEGORY,
   ConfigMapKeySelector,
   LocalObjectReference,
-  NAME_FOR_JOBS_RULE,
+  MAX_NAME_FOR_JOBS,
   SecretKeySelector,
   SecretReference,
   age,
@@ -502,5 +502,6 @@ export const maintenanceTaskDescriptor: KindDescriptor<
   ],
   spec: MaintenanceTaskSpec,
   status: MaintenanceTaskStatus,
-  rootRules: [NAME_FOR_JOBS_RULE],
+  rootRules: [],
+  maxNameLength: MAX_NAME_FOR_JOBS,
 };
