@@ -13,6 +13,7 @@ import {
   cron,
   duration,
   kubeObject,
+  noParentSegments,
   objectName,
   observedGeneration,
   parseDuration,
@@ -37,22 +38,25 @@ export const BackupDatabase = z
   })
   .describe("What to back up.");
 
-export const BackupStorage = z
-  .strictObject({
-    persistentVolumeClaim: z
-      .strictObject({
-        claimName: objectName("Name of the PersistentVolumeClaim."),
-      })
-      .describe("Volume the backups are written to."),
-    path: z
-      .string()
-      .min(1)
-      .max(1024)
-      .regex(/^\/[^\0]*$/)
-      .default("/")
-      .describe("Directory on the volume; each backup is a file plus a manifest in it."),
-  })
-  .describe("Where backups are stored. (An S3-compatible bucket will be a later option.)");
+export const BackupStorage = withRules(
+  z
+    .strictObject({
+      persistentVolumeClaim: z
+        .strictObject({
+          claimName: objectName("Name of the PersistentVolumeClaim."),
+        })
+        .describe("Volume the backups are written to."),
+      path: z
+        .string()
+        .min(1)
+        .max(1024)
+        .regex(/^\//)
+        .default("/")
+        .describe("Directory on the volume; each backup is a file plus a manifest in it."),
+    })
+    .describe("Where backups are stored. (An S3-compatible bucket will be a later option.)"),
+  [noParentSegments()],
+);
 
 const COMPRESSION_MAX_LEVEL: Record<string, number> = { gzip: 9, lz4: 12, zstd: 22 };
 

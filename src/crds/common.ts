@@ -119,6 +119,16 @@ export function stringList(maxItems: number, maxLength: number, description: str
   return z.array(z.string().min(1).max(maxLength)).max(maxItems).describe(description);
 }
 
+/** CEL rule for a path field that must not climb out of its volume with "..". */
+export function noParentSegments<T extends { path: string }>(): CelRule<T> {
+  return {
+    rule: "!self.path.matches('(^|/)[.][.](/|$)')",
+    message: 'path must not contain ".." segments',
+    fieldPath: ".path",
+    check: (v) => !/(^|\/)\.\.(\/|$)/.test(v.path),
+  };
+}
+
 // ---------------------------------------------------------------------------
 // Durations and cron
 // ---------------------------------------------------------------------------

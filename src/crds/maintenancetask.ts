@@ -18,6 +18,7 @@ import {
   cron,
   duration,
   kubeObject,
+  noParentSegments,
   labelName,
   objectName,
   observedGeneration,
@@ -33,12 +34,7 @@ import { Threshold } from "./healthcheck.ts";
 
 const claimName = (description: string) => objectName(description);
 const absolutePath = (description: string) =>
-  z
-    .string()
-    .min(1)
-    .max(1024)
-    .regex(/^\/[^\0]*$/)
-    .describe(description);
+  z.string().min(1).max(1024).regex(/^\//).describe(description);
 const dbName = (description: string) => z.string().min(1).max(63).describe(description);
 const databaseList = (description: string) =>
   z.array(dbName("Database name.")).max(64).optional().describe(description);
@@ -47,20 +43,23 @@ const databaseList = (description: string) =>
 // Tasks
 // ---------------------------------------------------------------------------
 
-export const LogCleanupTask = z
-  .strictObject({
-    claimName: claimName("PersistentVolumeClaim holding the logs."),
-    path: absolutePath("Directory on the volume to clean.").default("/"),
-    patterns: z
-      .array(z.string().min(1).max(256))
-      .max(16)
-      .default(["*.log", "*.log.*"])
-      .describe("Glob patterns of file names to consider."),
-    maxAge: age("Delete matching files last modified longer ago than this.").default("7d"),
-    recursive: z.boolean().default(true).describe("Descend into subdirectories."),
-    dryRun: z.boolean().default(false).describe("Report what would be deleted; delete nothing."),
-  })
-  .describe("Delete log files older than maxAge on a volume.");
+export const LogCleanupTask = withRules(
+  z
+    .strictObject({
+      claimName: claimName("PersistentVolumeClaim holding the logs."),
+      path: absolutePath("Directory on the volume to clean.").default("/"),
+      patterns: z
+        .array(z.string().min(1).max(256))
+        .max(16)
+        .default(["*.log", "*.log.*"])
+        .describe("Glob patterns of file names to consider."),
+      maxAge: age("Delete matching files last modified longer ago than this.").default("7d"),
+      recursive: z.boolean().default(true).describe("Descend into subdirectories."),
+      dryRun: z.boolean().default(false).describe("Report what would be deleted; delete nothing."),
+    })
+    .describe("Delete log files older than maxAge on a volume."),
+  [noParentSegments()],
+);
 
 export const CacheCleanupTask = withRules(
   z

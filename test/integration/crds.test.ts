@@ -243,7 +243,17 @@ const INVALID: [description: string, object: Obj, field: string][] = [
     "spec.task.custom.env[0]",
   ],
   ["a name too long for Job names", mt({}, "m".repeat(60)), "metadata.name"],
+  [
+    "a log cleanup path that climbs out of the volume",
+    mtTask({ logCleanup: { claimName: "logs", path: "/var/../../etc" } }),
+    "spec.task.logCleanup.path",
+  ],
   // BackupPolicy
+  [
+    "a storage path that climbs out of the volume",
+    bp({ storage: { persistentVolumeClaim: { claimName: "backups" }, path: "/backups/.." } }),
+    "spec.storage.path",
+  ],
   ["a retention that keeps nothing", bp({ retention: { keepLast: 0 } }), "spec.retention"],
   [
     "a retention maxAge in words",

@@ -223,6 +223,8 @@ describe("Given the cross-field constraints", () => {
     ["BackupPolicy", ".spec.retention", "self.keepLast > 0", undefined],
     ["BackupPolicy", ".spec.compression", "self.algorithm == 'gzip' && self.level <= 9", ".level"],
     ["Incident", ".spec", "!oldSelf.resolved || self.resolved", ".resolved"],
+    ["MaintenanceTask", ".spec.task.logCleanup", "!self.path.matches(", ".path"],
+    ["BackupPolicy", ".spec.storage", "!self.path.matches(", ".path"],
   ])("Then %s %s has a CEL rule containing %s", (kind, path, fragment, fieldPath) => {
     const rules = nodeAt(kind, path)["x-kubernetes-validations"] ?? [];
     const rule = rules.find((r) => r.rule.includes(fragment));
