@@ -16,10 +16,15 @@
 // finishing in-flight work would risk two writers. The Deployment restarts the
 // process, which then campaigns again from a clean state (controller-runtime
 // does the same).
+//
+// Leadership changes are logged and recorded as Events (reason
+// LeaderElection) on the Lease, like client-go's "became leader".
 import type { KubeConfig } from "@kubernetes/client-node";
 import { realClock, type Clock } from "./clock.ts";
 import type { OperatorConfig } from "./config.ts";
+import { EventRecorder } from "./events.ts";
 import { HttpServer } from "./http-server.ts";
+import { KubeClient, type KubeObject } from "./kube.ts";
 import {
   defaultIdentity,
   kubeLeaseStore,
@@ -42,7 +47,12 @@ export interface ManagerOptions {
   clock?: Clock;
   /** Ends the process; default process.exit. Tests inject their own. */
   exit?: (code: number) => void;
+  /** Records leadership Events on the Lease; default one built from kubeConfig (none without). */
+  events?: EventRecorder;
 }
+
+/** How long shutdown waits for the "released" Event before moving on. */
+const EVENT_WAIT_MS = 2000;
 
 type State = "new" | "starting" | "running" | "stopping" | "stopped";
 
@@ -61,11 +71,13 @@ export class Manager {
   private readonly donePromise = new Promise<number>((resolve) => (this.resolveDone = resolve));
   private leaderRunnablesStarted = false;
   private removeSignalHandlers: (() => void) | undefined;
+  private readonly events: EventRecorder | undefined;
 
   constructor(opts: ManagerOptions) {
     this.opts = opts;
     this.logger = opts.logger ?? rootLog;
     this.clock = opts.clock ?? realClock;
+    this.events = opts.events ?? defaultEventRecorder(opts, this.logger);
     this.http = new HttpServer({
       bindAddress: opts.config.metricsBindAddress,
       isReady: () => this.isReady(),
@@ -85,7 +97,10 @@ export class Manager {
       retryPeriodMs: le.retryPeriodMs,
       clock: this.clock,
       logger: this.logger,
-      onStartedLeading: () => this.startLeaderRunnables(),
+      onStartedLeading: () => {
+        void this.recordLeaseEvent("became leader");
+        return this.startLeaderRunnables();
+      },
       onStoppedLeading: (reason) => this.onStoppedLeading(reason),
     });
   }
@@ -202,12 +217,42 @@ export class Manager {
     for (const runnable of [...this.started].reverse()) {
       await this.stopRunnable(runnable, deadline);
     }
-    if (this.elector) await this.elector.stop();
+    if (this.elector?.isLeader()) {
+      await this.elector.stop();
+      await this.withinMs(this.recordLeaseEvent("released the lease"), EVENT_WAIT_MS);
+    } else {
+      await this.elector?.stop();
+    }
     await this.http.stop(Math.max(deadline - this.clock.now(), 1000));
     this.state = "stopped";
     this.logger.info({ exitCode }, "Shut down");
     this.resolveDone(exitCode);
     return exitCode;
+  }
+
+  private leaseObject(): KubeObject {
+    const le = this.opts.config.leaderElection;
+    return {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name: le.leaseName, namespace: le.leaseNamespace },
+    };
+  }
+
+  private recordLeaseEvent(what: string): Promise<void> {
+    if (!this.events || !this.elector) return Promise.resolve();
+    return this.events.normal(
+      this.leaseObject(),
+      "LeaderElection",
+      `${this.elector.identity} ${what}`,
+    );
+  }
+
+  /** Waits for promise, but no longer than ms. */
+  private async withinMs(promise: Promise<unknown>, ms: number): Promise<void> {
+    const timeout = new AbortController();
+    await Promise.race([promise, this.clock.sleep(ms, timeout.signal)]);
+    timeout.abort();
   }
 
   private async stopRunnable(runnable: Runnable, deadline: number): Promise<void> {
@@ -267,4 +312,13 @@ export class Manager {
     }
     return this.done();
   }
+}
+
+function defaultEventRecorder(opts: ManagerOptions, logger: Logger): EventRecorder | undefined {
+  if (!opts.kubeConfig || !opts.config.leaderElection.enabled) return undefined;
+  return new EventRecorder({
+    client: new KubeClient(opts.kubeConfig),
+    component: "pake-operator",
+    logger,
+  });
 }

@@ -100,6 +100,26 @@ async function holder(ns: string): Promise<string> {
   }
 }
 
+/** Messages of the LeaderElection Events recorded on the Lease. */
+async function leaseEvents(ns: string): Promise<string[]> {
+  const res = await env.kubectl(
+    "get",
+    "events",
+    "-n",
+    ns,
+    "--field-selector",
+    "reason=LeaderElection",
+    "-o",
+    "json",
+  );
+  const list = JSON.parse(res.stdout) as {
+    items: { message: string; involvedObject: { kind: string; name: string } }[];
+  };
+  return list.items
+    .filter((e) => e.involvedObject.kind === "Lease" && e.involvedObject.name === LEASE)
+    .map((e) => e.message);
+}
+
 /** Identities are hostname_pid_random, so the holder names the PID. */
 function holds(h: string, op: Operator): boolean {
   return h.includes(`_${op.proc.pid}_`);
@@ -161,6 +181,9 @@ describe.each([
     await new Promise((r) => setTimeout(r, t.retryPeriod * 4));
     expect(holds(await holder(ns), leader)).toBe(true);
     expect([await leaderMetric(leader, ns), await leaderMetric(follower, ns)]).toEqual([1, 0]);
+    const events = await leaseEvents(ns);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatch(new RegExp(`_${leader.proc.pid}_\\w+ became leader$`));
   });
 
   it("When the leader is SIGKILLed, then the other takes over after the lease expires, not before", async () => {
@@ -198,5 +221,12 @@ describe.each([
     expect(code).toBe(0);
     expect(takeover).toBeLessThan(t.leaseDuration / 2);
     expect(leader.proc.logTail(50)).toContain("Released the leader lease");
+    await waitFor(
+      async () => (await leaseEvents(ns)).some((m) => m.endsWith("released the lease")),
+      {
+        what: "the released Event",
+        timeoutMs: 5000,
+      },
+    );
   });
 });
