@@ -279,8 +279,12 @@ export class Manager {
     }
   }
 
-  /** SIGTERM/SIGINT start a graceful shutdown and exit; a second signal exits 1 at once. */
-  installSignalHandlers(): () => void {
+  /**
+   * SIGTERM/SIGINT start a graceful shutdown and then exit with its code; a
+   * second signal exits 1 at once. `target` is the process (tests pass an
+   * EventEmitter). Returns a function that removes the handlers.
+   */
+  installSignalHandlers(target: NodeJS.EventEmitter = process): () => void {
     const onSignal = (signal: NodeJS.Signals): void => {
       if (this.shutdownPromise) {
         this.logger.warn({ signal }, "Received a second signal, exiting immediately");
@@ -290,11 +294,13 @@ export class Manager {
       this.logger.info({ signal }, "Received signal");
       void this.shutdown(signal).then((code) => this.exit(code));
     };
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
+    const onTerm = (): void => onSignal("SIGTERM");
+    const onInt = (): void => onSignal("SIGINT");
+    target.on("SIGTERM", onTerm);
+    target.on("SIGINT", onInt);
     this.removeSignalHandlers = () => {
-      process.off("SIGTERM", onSignal);
-      process.off("SIGINT", onSignal);
+      target.off("SIGTERM", onTerm);
+      target.off("SIGINT", onInt);
     };
     return this.removeSignalHandlers;
   }

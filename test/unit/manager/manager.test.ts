@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseOperatorConfig, type OperatorConfig } from "../../../src/runtime/config.ts";
@@ -117,6 +118,27 @@ describe("Given a manager without leader election", () => {
     expect(exits).toEqual([1]);
     expect(journal).toContain("stopped ok");
   });
+
+  it.each(["SIGTERM", "SIGINT"])(
+    "When %s arrives, then it shuts down gracefully and exits 0; a second signal exits 1 at once",
+    async (signal) => {
+      const journal: string[] = [];
+      const exits: number[] = [];
+      const signals = new EventEmitter();
+      manager = new Manager({ config: config(), logger, exit: (code) => exits.push(code) });
+      manager.add(recorder(journal, "slow", { stopMs: 400 }));
+      manager.installSignalHandlers(signals);
+      await manager.start();
+      signals.emit(signal);
+      expect(manager.isReady()).toBe(false);
+      signals.emit(signal);
+      expect(exits).toEqual([1]);
+      expect(await manager.done()).toBe(0);
+      await sleep(10);
+      expect(exits).toEqual([1, 0]);
+      expect(journal).toContain("stopped slow");
+    },
+  );
 
   it("When a runnable is added after start, then it is refused", async () => {
     manager = new Manager({ config: config(), logger, exit: () => undefined });
