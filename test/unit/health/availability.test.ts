@@ -11,14 +11,13 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 
 function probeEvery(
-  start: number,
-  end: number,
-  stepMs: number,
+  span: { start: number; end: number; stepMs: number; capacity?: number },
   ok: (t: number) => boolean,
-  capacity?: number,
 ) {
-  let b = emptyBuckets(start);
-  for (let t = start; t < end; t += stepMs) b = recordProbe(b, t, ok(t), capacity);
+  let b = emptyBuckets(span.start);
+  for (let t = span.start; t < span.end; t += span.stepMs) {
+    b = recordProbe(b, t, ok(t), span.capacity);
+  }
   return b;
 }
 
@@ -39,7 +38,10 @@ describe("Given hourly availability buckets", () => {
   });
 
   it("never holds more buckets than its capacity, dropping the oldest", () => {
-    const b = probeEvery(T0, T0 + 10 * HOUR, 30 * MIN, () => true, 4);
+    const b = probeEvery(
+      { start: T0, end: T0 + 10 * HOUR, stepMs: 30 * MIN, capacity: 4 },
+      () => true,
+    );
     expect(b.probes).toEqual([2, 2, 2, 2]);
     expect(b.startTime).toBe(new Date(T0 + 6 * HOUR).toISOString());
   });
@@ -76,7 +78,10 @@ describe("Given availability windows", () => {
   // Up for 2 days, then down from 23:00 on the second day for one hour, then up.
   const downFrom = T0 + 35 * HOUR;
   const downTo = downFrom + HOUR;
-  const b = probeEvery(T0, T0 + 48 * HOUR, MIN, (t) => t < downFrom || t >= downTo);
+  const b = probeEvery(
+    { start: T0, end: T0 + 48 * HOUR, stepMs: MIN },
+    (t) => t < downFrom || t >= downTo,
+  );
   const now = T0 + 48 * HOUR - 1;
 
   it.each([

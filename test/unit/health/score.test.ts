@@ -46,7 +46,8 @@ describe("Given the health score formula 100 × (0.5·state + 0.3·availability2
     ["down, 90 % available", "Critical", { last24h: 90 }, [], false, 27],
     ["down for good", "Critical", { last24h: 0 }, [], false, 0],
     ["unknown, falls back to the last hour", "Unknown", { last1h: 50 }, [], true, 60],
-  ] as const)("%s scores %d", (_name, state, availability, metrics, probeOk, expected) => {
+  ] as const)("%s scores %d", (...row) => {
+    const [, state, availability, metrics, probeOk, expected] = row;
     expect(healthScore({ state, availability, metrics, probeOk })).toBe(expected);
   });
 });

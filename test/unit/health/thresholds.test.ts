@@ -73,7 +73,8 @@ describe("Given user thresholds", () => {
     ["hitRatioPercent", undefined, 95, "Healthy", "spec"],
     ["hitRatioPercent", undefined, 80, "Warning", "spec"],
     ["hitRatioPercent", undefined, 10, "Critical", "spec"],
-  ] as const)("grades %s (%s) = %d as %s from %s", (name, kind, value, expected, source) => {
+  ] as const)("grades %s (%s) = %d as %s from %s", (...row) => {
+    const [name, kind, value, expected, source] = row;
     const t = thresholdFor({ name, kind }, spec);
     expect(t?.source).toBe(source);
     expect(gradeValue(value, t)).toBe(expected);
