@@ -1,0 +1,84 @@
+// Shared helpers for the runtime integration tests (ConfigMaps and a small
+// test CRD with a status subresource, so no product CRD is needed).
+import type { KubeConfig } from "@kubernetes/client-node";
+import { isAlreadyExists } from "../../src/runtime/errors.ts";
+import { KubeClient, type KindDescriptor, type KubeObject } from "../../src/runtime/kube.ts";
+
+export const ConfigMapKind: KindDescriptor = {
+  group: "",
+  version: "v1",
+  plural: "configmaps",
+  kind: "ConfigMap",
+};
+
+export const WidgetKind: KindDescriptor = {
+  group: "runtime-test.pake.dev",
+  version: "v1",
+  plural: "widgets",
+  kind: "Widget",
+};
+
+const CrdKind: KindDescriptor = {
+  group: "apiextensions.k8s.io",
+  version: "v1",
+  plural: "customresourcedefinitions",
+  kind: "CustomResourceDefinition",
+  namespaced: false,
+};
+
+export interface Widget extends KubeObject {
+  spec?: { value?: number; fail?: boolean };
+  status?: Record<string, unknown>;
+}
+
+/** Installs the Widget CRD (idempotent) and waits until it is served. */
+export async function installWidgetCrd(kc: KubeConfig): Promise<void> {
+  const client = new KubeClient(kc);
+  const crd = {
+    metadata: { name: `${WidgetKind.plural}.${WidgetKind.group}` },
+    spec: {
+      group: WidgetKind.group,
+      scope: "Namespaced",
+      names: { plural: "widgets", singular: "widget", kind: "Widget", listKind: "WidgetList" },
+      versions: [
+        {
+          name: "v1",
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          schema: {
+            openAPIV3Schema: {
+              type: "object",
+              properties: {
+                spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+                status: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+  try {
+    await client.create(CrdKind, crd);
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+  }
+  for (let i = 0; i < 100; i++) {
+    try {
+      await client.list(WidgetKind, { namespace: "default", limit: 1 });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error("Widget CRD not served");
+}
+
+export function configMap(
+  namespace: string,
+  name: string,
+  data: Record<string, string>,
+): KubeObject {
+  return { metadata: { namespace, name }, data };
+}
