@@ -361,3 +361,29 @@ describe("Given a controller that owns ConfigMaps", () => {
     expect(new Set(seen)).toEqual(new Set(["owner"]));
   });
 });
+
+describe("Given concurrent status writers", () => {
+  it("When they race on one object, Then 409s are retried on a fresh read and every change lands", async () => {
+    const ns = await createTestNamespace(env, "rt-st");
+    const client = new KubeClient(env.kubeConfig());
+    let conflicts = 0;
+    client.observe((r) => {
+      if (r.statusCode === 409) conflicts++;
+    });
+    await client.create(WidgetKind, widget(ns, "w", { value: 1 }));
+    const ref = { kind: WidgetKind, namespace: ns, name: "w" };
+    const results = await Promise.all(
+      ["a", "b", "c", "d"].map((k) =>
+        updateStatus<Widget, Record<string, unknown>>(client, ref, (status) => {
+          status[k] = true;
+        }),
+      ),
+    );
+    expect(results.every((r) => r.updated)).toBe(true);
+    const w = await client.get<Widget>(WidgetKind, { namespace: ns, name: "w" });
+    expect(w.status).toEqual({ a: true, b: true, c: true, d: true });
+    expect(conflicts).toBeGreaterThan(0);
+    // Every retry was caused by exactly one 409.
+    expect(results.reduce((n, r) => n + r.attempts - 1, 0)).toBe(conflicts);
+  });
+});

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createTestNamespace, useSharedEnv } from "../env/index.ts";
 import { Informer } from "../../src/runtime/informer.ts";
 import { KubeClient, type KubeObject } from "../../src/runtime/kube.ts";
+import { registry } from "../../src/runtime/metrics.ts";
 import { ConfigMapKind, configMap } from "./runtime-support.ts";
 
 const env = useSharedEnv();
@@ -19,6 +20,17 @@ function dataOf(informer: Informer, ns: string): Record<string, string | undefin
   for (const o of informer.list(ns))
     out[o.metadata.name ?? ""] = (o.data as Record<string, string>).v;
   return out;
+}
+
+async function metricValue(name: string, labels: Record<string, string>): Promise<number> {
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const samples = (metric?.values ?? []) as Array<{
+    value: number;
+    labels: Record<string, string>;
+  }>;
+  return samples
+    .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
+    .reduce((sum, v) => sum + v.value, 0);
 }
 
 describe("Given an informer on ConfigMaps of one namespace", () => {
@@ -78,5 +90,42 @@ describe("Given an informer on ConfigMaps of one namespace", () => {
       { metadata: { labels: { pick: "no" } } },
     );
     await vi.waitFor(() => expect(informer.keys()).toEqual([]), { timeout: 10_000 });
+  });
+});
+
+describe("Given an informer with a 1 s server-side watch timeout", () => {
+  it("When the server closes its watches, Then it resumes them without relisting and misses nothing", async () => {
+    const kc = env.kubeConfig();
+    const client = new KubeClient(kc);
+    const ns = await createTestNamespace(env, "rt-inf");
+    const informer = new Informer({
+      kubeConfig: kc,
+      kind: ConfigMapKind,
+      namespaces: [ns],
+      timeoutSeconds: 1,
+    });
+    started.push(informer);
+    await informer.start();
+    await informer.waitForSync();
+    const relists = await metricValue("pake_informer_relists_total", { resource: "configmaps" });
+    const closed = await metricValue("pake_informer_watch_restarts_total", {
+      resource: "configmaps",
+      reason: "closed",
+    });
+    await client.create(ConfigMapKind, configMap(ns, "a", { v: "0" }));
+    for (let i = 1; i <= 8; i++) {
+      await new Promise((r) => setTimeout(r, 400));
+      await client.patch(ConfigMapKind, { namespace: ns, name: "a" }, { data: { v: String(i) } });
+    }
+    await vi.waitFor(() => expect(dataOf(informer, ns)).toEqual({ a: "8" }), { timeout: 10_000 });
+    expect(
+      await metricValue("pake_informer_watch_restarts_total", {
+        resource: "configmaps",
+        reason: "closed",
+      }),
+    ).toBeGreaterThanOrEqual(closed + 2);
+    expect(await metricValue("pake_informer_relists_total", { resource: "configmaps" })).toBe(
+      relists,
+    );
   });
 });
