@@ -89,7 +89,7 @@ ensure_k8s() {
 }
 
 ensure_helm() {
-  helm_bin=$cache/helm-$(awk '/helm.sh\/helm/ {print $2; exit}' "$root/tools/helm/go.mod")/bin
+  helm_bin=$cache/helm-$(awk '$1 == "helm.sh/helm/v4" {print $2; exit} $1 == "require" && $2 == "helm.sh/helm/v4" {print $3; exit}' "$root/tools/helm/go.mod")/bin
   if [ ! -x "$helm_bin/helm" ]; then
     mkdir -p "$helm_bin"
     log "Building helm from Go modules"

@@ -2,7 +2,7 @@
 // plane, PostgreSQL and Redis once per run, hands their coordinates to the
 // test files (inject("pakeEnv")), and on teardown stops them and kills, by
 // recorded PID, anything a crashed or timed-out worker left behind.
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
@@ -13,8 +13,27 @@ import { startRedis } from "./redis.ts";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const runDir = mkdtempSync(join(tmpdir(), "pake-test-"));
+  chmodSync(runDir, 0o755); // PostgreSQL runs as another user and must reach its directory
   process.env.PAKE_TEST_RUN_DIR = runDir;
-  const [cp, pg, redis] = await Promise.all([startControlPlane(), startPostgres(), startRedis()]);
+  const started = await Promise.allSettled([startControlPlane(), startPostgres(), startRedis()]);
+  const failure = started.find((s) => s.status === "rejected");
+  if (failure) {
+    await Promise.allSettled(
+      started.map((s) =>
+        s.status === "fulfilled"
+          ? "destroy" in s.value
+            ? s.value.destroy()
+            : s.value.stop()
+          : undefined,
+      ),
+    );
+    throw failure.reason;
+  }
+  const [cp, pg, redis] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [
+    Awaited<ReturnType<typeof startControlPlane>>,
+    Awaited<ReturnType<typeof startPostgres>>,
+    Awaited<ReturnType<typeof startRedis>>,
+  ];
   project.provide("pakeEnv", {
     runDir,
     kubeconfigPath: cp.kubeconfigPath,

@@ -105,7 +105,14 @@ export class ManagedProcess {
   async stop(timeoutMs = 10_000): Promise<void> {
     if (!this.running) return;
     this.child.kill(this.stopSignal);
-    const timedOut = await Promise.race([this.exited.then(() => false), sleep(timeoutMs, true)]);
+    // Cancel the timer once the race is decided: a pending timer would keep
+    // the test runner's event loop alive after teardown.
+    const timer = new AbortController();
+    const timedOut = await Promise.race([
+      this.exited.then(() => false),
+      sleep(timeoutMs, true, { signal: timer.signal }).catch(() => false),
+    ]);
+    timer.abort();
     if (timedOut && this.running) {
       this.child.kill("SIGKILL");
       await this.exited;
