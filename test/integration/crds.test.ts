@@ -6,7 +6,7 @@ import { ApiException, CustomObjectsApi } from "@kubernetes/client-node";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createTestNamespace, installCrds, useSharedEnv } from "../env/index.ts";
+import { createTestNamespace, installCrds, useSharedEnv, waitFor } from "../env/index.ts";
 
 const env = useSharedEnv();
 const GROUP = "pake.dev";
@@ -307,16 +307,31 @@ function sampleFiles(): string[] {
 
 describe("Given the generated CRDs installed in a real kube-apiserver", () => {
   it("serves the four kinds in the pake category with their short names", async () => {
-    const result = await env.kubectl("api-resources", "--api-group=pake.dev", "-o", "wide");
-    expect(result.code).toBe(0);
-    for (const short of ["hc", "mt", "bp", "inc"]) expect(result.stdout).toMatch(` ${short} `);
-    expect(result.stdout.match(/\bpake\b/g)?.length).toBeGreaterThanOrEqual(4);
+    // Discovery is updated asynchronously after Established.
+    let stdout = "";
+    await waitFor(
+      async () => {
+        const r = await env.kubectl("api-resources", "--api-group=pake.dev", "-o", "wide");
+        stdout = r.stdout;
+        return r.code === 0 && (stdout.match(/\bpake\b/g)?.length ?? 0) >= 4;
+      },
+      { what: "pake.dev in discovery", timeoutMs: 30_000 },
+    );
+    for (const short of ["hc", "mt", "bp", "inc"]) expect(stdout).toMatch(` ${short} `);
   });
 
   it("documents fields for kubectl explain", async () => {
-    const result = await env.kubectl("explain", "healthcheck.spec.target.http.expectedStatusCodes");
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain("any 2xx status");
+    // The OpenAPI v3 document is published a little after Established.
+    let stdout = "";
+    await waitFor(
+      async () => {
+        const r = await env.kubectl("explain", "healthcheck.spec.target.http.expectedStatusCodes");
+        stdout = r.stdout;
+        return r.code === 0;
+      },
+      { what: "the HealthCheck OpenAPI schema", timeoutMs: 30_000 },
+    );
+    expect(stdout).toContain("any 2xx status");
   });
 
   describe("When every sample is applied server-side", () => {
