@@ -7,6 +7,8 @@ import type { Metric, Probe, ProbeContext, RedisProbeTarget } from "./types.ts";
 import { abortMessage, abortable, errorMessage, failed, metric, round, stopwatch } from "./util.ts";
 
 const CLIENT = "redis";
+/** The last connection error of each client, to explain a connection that closed. */
+const lastErrors = new WeakMap<Redis, Error>();
 
 function clientFor(target: RedisProbeTarget, ctx: ProbeContext): Redis {
   return ctx.pool.get<Redis>(CLIENT, {
@@ -22,8 +24,8 @@ function clientFor(target: RedisProbeTarget, ctx: ProbeContext): Redis {
         retryStrategy: (times: number) => (times > 2 ? null : 100 * times),
         connectionName: "pake-operator-healthcheck",
       });
-      // Errors surface through the probe's commands; without a listener they would be logged.
-      client.on("error", () => undefined);
+      // Errors surface through the probe; without a listener ioredis would log them.
+      client.on("error", (err: Error) => lastErrors.set(client, err));
       return client;
     },
     dispose: (client) => client.disconnect(),
@@ -79,7 +81,7 @@ async function ensureConnected(client: Redis, signal: AbortSignal): Promise<void
   await abortable(
     new Promise<void>((resolve, reject) => {
       client.once("ready", resolve);
-      client.once("end", () => reject(new Error("connection closed")));
+      client.once("end", () => reject(lastErrors.get(client) ?? new Error("connection closed")));
     }),
     signal,
   );
