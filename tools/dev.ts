@@ -111,7 +111,7 @@ async function startOperatorParts(kubectl: Kubectl): Promise<ManagedProcess | un
         join(root, "src/cli/main.ts"),
         "operator",
         `--kubeconfig=${kubeconfig}`,
-        "--leader-election=false",
+        "--leader-elect=false",
       ],
       logFile: join(devDir, "operator.log"),
     });

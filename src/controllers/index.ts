@@ -1,9 +1,32 @@
-// The one place where controllers are registered with the manager. Each
-// controller is a leader-only Runnable; later issues add theirs here.
+// The one place where controllers are registered with the manager: one
+// controller per kind. Until a kind's own reconcile arrives (later issues),
+// its controller validates the spec semantically and reports SpecValid and
+// Ready in status, so a wrong spec is visible at once.
 import type { KubeConfig } from "@kubernetes/client-node";
+import {
+  backupPolicyDescriptor,
+  healthCheckDescriptor,
+  incidentDescriptor,
+  maintenanceTaskDescriptor,
+} from "../crds/index.ts";
+import {
+  ConditionReason,
+  ConditionType,
+  getCondition,
+  setCondition,
+} from "../runtime/conditions.ts";
 import type { OperatorConfig } from "../runtime/config.ts";
+import { createController } from "../runtime/controller.ts";
+import type { KindDescriptor, KubeObject } from "../runtime/kube.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Manager } from "../runtime/manager.ts";
+import { reconcileSpecValidity, type SpecValidator } from "./spec-validation.ts";
+import {
+  validateBackupPolicy,
+  validateHealthCheck,
+  validateIncident,
+  validateMaintenanceTask,
+} from "./validators.ts";
 
 export interface ControllerDeps {
   kubeConfig: KubeConfig;
@@ -11,9 +34,69 @@ export interface ControllerDeps {
   logger: Logger;
 }
 
+interface KindController {
+  name: string;
+  kind: KindDescriptor;
+  validate: SpecValidator<KubeObject>;
+}
+
+const kinds: KindController[] = [
+  {
+    name: "healthcheck",
+    kind: healthCheckDescriptor,
+    validate: validateHealthCheck as SpecValidator<KubeObject>,
+  },
+  {
+    name: "maintenancetask",
+    kind: maintenanceTaskDescriptor,
+    validate: validateMaintenanceTask as SpecValidator<KubeObject>,
+  },
+  {
+    name: "backuppolicy",
+    kind: backupPolicyDescriptor,
+    validate: validateBackupPolicy as SpecValidator<KubeObject>,
+  },
+  {
+    name: "incident",
+    kind: incidentDescriptor,
+    validate: validateIncident as SpecValidator<KubeObject>,
+  },
+];
+
 /** Adds every controller to the manager. Returns the names registered. */
 export function registerControllers(manager: Manager, deps: ControllerDeps): string[] {
-  void manager;
-  void deps;
-  return [];
+  for (const entry of kinds) {
+    manager.add(
+      createController<KubeObject>({
+        name: entry.name,
+        kind: entry.kind,
+        kubeConfig: deps.kubeConfig,
+        namespaces: deps.config.namespaces,
+        logger: deps.logger.child({ controller: entry.name }),
+        reconcile: async (obj, ctx) => {
+          await reconcileSpecValidity(obj, ctx, {
+            kind: entry.kind,
+            validate: entry.validate,
+            onValid: (status, current, now) => {
+              // Clear a Ready=False left by an earlier invalid spec.
+              if (getCondition(status, ConditionType.Ready)?.reason !== ConditionReason.InvalidSpec)
+                return;
+              setCondition(
+                status,
+                {
+                  type: ConditionType.Ready,
+                  status: "Unknown",
+                  reason: ConditionReason.Pending,
+                  message: "Spec is valid",
+                },
+                current.metadata.generation,
+                now,
+              );
+            },
+          });
+        },
+      }),
+    );
+  }
+  return kinds.map((k) => k.name);
 }

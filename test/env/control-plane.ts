@@ -4,7 +4,7 @@
 // service-account and workload controllers). No kubelet and no scheduler:
 // Pods stay Pending unless a test plays the kubelet for them.
 import { KubeConfig } from "@kubernetes/client-node";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

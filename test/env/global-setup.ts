@@ -6,33 +6,36 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { startControlPlane } from "./control-plane.ts";
-import { startPostgres } from "./postgres.ts";
+import { startControlPlane, type ControlPlane } from "./control-plane.ts";
+import { startPostgres, type Postgres } from "./postgres.ts";
 import { sweepRecordedPids } from "./processes.ts";
-import { startRedis } from "./redis.ts";
+import { startRedis, type Redis } from "./redis.ts";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const runDir = mkdtempSync(join(tmpdir(), "pake-test-"));
   chmodSync(runDir, 0o755); // PostgreSQL runs as another user and must reach its directory
   process.env.PAKE_TEST_RUN_DIR = runDir;
-  const started = await Promise.allSettled([startControlPlane(), startPostgres(), startRedis()]);
+  // Start all three at once; if one fails, stop the others before failing.
+  const cleanups: Array<() => Promise<void>> = [];
+  const track = async <T>(starting: Promise<T>, stop: (part: T) => Promise<void>): Promise<T> => {
+    const part = await starting;
+    cleanups.push(() => stop(part));
+    return part;
+  };
+  const started = await Promise.allSettled([
+    track(startControlPlane(), (cp) => cp.stop()),
+    track(startPostgres(), (pg) => pg.destroy()),
+    track(startRedis(), (redis) => redis.destroy()),
+  ]);
   const failure = started.find((s) => s.status === "rejected");
   if (failure) {
-    await Promise.allSettled(
-      started.map((s) =>
-        s.status === "fulfilled"
-          ? "destroy" in s.value
-            ? s.value.destroy()
-            : s.value.stop()
-          : undefined,
-      ),
-    );
+    await Promise.allSettled(cleanups.map((stop) => stop()));
     throw failure.reason;
   }
   const [cp, pg, redis] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [
-    Awaited<ReturnType<typeof startControlPlane>>,
-    Awaited<ReturnType<typeof startPostgres>>,
-    Awaited<ReturnType<typeof startRedis>>,
+    ControlPlane,
+    Postgres,
+    Redis,
   ];
   project.provide("pakeEnv", {
     runDir,
@@ -51,7 +54,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     redis: { host: redis.host, port: redis.port, url: redis.url },
   });
   return async () => {
-    await Promise.allSettled([cp.stop(), pg.destroy(), redis.destroy()]);
+    await Promise.allSettled(cleanups.map((stop) => stop()));
     const leftovers = sweepRecordedPids(runDir);
     if (leftovers.length > 0) console.warn(`Killed leftover processes: ${leftovers.join(", ")}`);
     if (!process.env.PAKE_KEEP_TEST_DIRS) rmSync(runDir, { recursive: true, force: true });

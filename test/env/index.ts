@@ -26,3 +26,10 @@ export {
   type SharedEnv,
   type SharedEnvInfo,
 } from "./shared.ts";
+export {
+  startOperator,
+  killOperators,
+  repoRoot,
+  type OperatorOptions,
+  type OperatorProcess,
+} from "./operator.ts";

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import {
   closeSync,
+  existsSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -141,12 +142,7 @@ export function startProcess(options: ProcessOptions): ManagedProcess {
 export function sweepRecordedPids(runDir: string): string[] {
   const dir = join(runDir, "pids");
   const killed: string[] = [];
-  let entries: string[] = [];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return killed;
-  }
+  const entries = existsSync(dir) ? readdirSync(dir) : [];
   for (const entry of entries) {
     const pid = Number(entry);
     const [start, name] = readFileSync(join(dir, entry), "utf8").split("\n");
@@ -182,7 +178,7 @@ export interface WaitOptions {
 /** Polls check() until it returns true; errors count as "not yet". */
 export async function waitFor(check: () => Promise<boolean>, options: WaitOptions): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  let lastError: unknown;
+  let lastError = "";
   while (Date.now() < deadline) {
     if (options.process && !options.process.running) {
       throw new Error(
@@ -192,10 +188,10 @@ export async function waitFor(check: () => Promise<boolean>, options: WaitOption
     try {
       if (await check()) return;
     } catch (error) {
-      lastError = error;
+      lastError = error instanceof Error ? error.message : String(error);
     }
     await sleep(options.intervalMs ?? 200);
   }
   const tail = options.process ? `\n${options.process.logTail()}` : "";
-  throw new Error(`Timed out waiting for ${options.what}: ${String(lastError ?? "")}${tail}`);
+  throw new Error(`Timed out waiting for ${options.what}: ${lastError}${tail}`);
 }

@@ -3,35 +3,20 @@
 // the peer waits for the lease to expire; after SIGTERM the lease is released
 // and the peer takes over at its next retry.
 import { CoordinationV1Api } from "@kubernetes/client-node";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   createTestNamespace,
-  startProcess,
+  killOperators,
+  startOperator,
   useSharedEnv,
   waitFor,
-  type ManagedProcess,
+  type OperatorProcess,
 } from "../env/index.ts";
 
 const env = useSharedEnv();
-const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const LEASE = "pake-operator-leader";
 
-interface Operator {
-  proc: ManagedProcess;
-  readyFile: string;
-  port?: number;
-}
-
-const spawned: Operator[] = [];
-
-afterEach(async () => {
-  const ops = spawned.splice(0);
-  for (const op of ops) op.proc.signal("SIGKILL");
-  await Promise.all(ops.map((op) => op.proc.exited));
-});
+afterEach(killOperators);
 
 interface Timings {
   leaseDuration: number;
@@ -39,23 +24,15 @@ interface Timings {
   retryPeriod: number;
 }
 
-function startOperator(name: string, ns: string, t: Timings): Operator {
-  const readyFile = join(env.runDir, `${name}-${ns}.ready.json`);
-  const proc = startProcess({
-    name: `operator-${name}`,
-    command: process.execPath,
-    cwd: repoRoot,
-    logFile: join(env.runDir, `operator-${name}-${ns}.log`),
-    env: { PAKE_READY_FILE: readyFile, LOG_LEVEL: "debug" },
+function startElectingOperator(name: string, ns: string, t: Timings): OperatorProcess {
+  return startOperator({
+    name: `operator-${name}-${ns}`,
+    kubeconfigPath: env.kubeconfigPath,
+    runDir: env.runDir,
+    env: { LOG_LEVEL: "debug" },
     args: [
-      "src/cli/main.ts",
-      "operator",
-      "--kubeconfig",
-      env.kubeconfigPath,
       "--leader-election-namespace",
       ns,
-      "--metrics-bind-address",
-      "127.0.0.1:0",
       "--leader-election-lease-duration",
       `${t.leaseDuration}ms`,
       "--leader-election-renew-deadline",
@@ -64,26 +41,11 @@ function startOperator(name: string, ns: string, t: Timings): Operator {
       `${t.retryPeriod}ms`,
     ],
   });
-  const op: Operator = { proc, readyFile };
-  spawned.push(op);
-  return op;
-}
-
-async function portOf(op: Operator): Promise<number> {
-  if (op.port !== undefined) return op.port;
-  await waitFor(() => Promise.resolve(existsSync(op.readyFile)), {
-    what: `${op.proc.name} to listen`,
-    process: op.proc,
-    timeoutMs: 30_000,
-    intervalMs: 50,
-  });
-  op.port = (JSON.parse(readFileSync(op.readyFile, "utf8")) as { port: number }).port;
-  return op.port;
 }
 
 /** The process's pake_leader_is_leader for our Lease, from its /metrics. */
-async function leaderMetric(op: Operator, ns: string): Promise<number | undefined> {
-  const text = await (await fetch(`http://127.0.0.1:${await portOf(op)}/metrics`)).text();
+async function leaderMetric(op: OperatorProcess, ns: string): Promise<number | undefined> {
+  const text = await op.text("/metrics");
   const line = text
     .split("\n")
     .find((l) => l.startsWith("pake_leader_is_leader{") && l.includes(`lease="${ns}/${LEASE}"`));
@@ -121,13 +83,17 @@ async function leaseEvents(ns: string): Promise<string[]> {
 }
 
 /** Identities are hostname_pid_random, so the holder names the PID. */
-function holds(h: string, op: Operator): boolean {
+function holds(h: string, op: OperatorProcess): boolean {
   return h.includes(`_${op.proc.pid}_`);
 }
 
 /** Waits until exactly one of the two leads, by the Lease and by both processes' metrics. */
-async function electedLeader(ns: string, a: Operator, b: Operator): Promise<[Operator, Operator]> {
-  let pair: [Operator, Operator] | undefined;
+async function electedLeader(
+  ns: string,
+  a: OperatorProcess,
+  b: OperatorProcess,
+): Promise<[OperatorProcess, OperatorProcess]> {
+  let pair: [OperatorProcess, OperatorProcess] | undefined;
   await waitFor(
     async () => {
       const h = await holder(ns);
@@ -147,7 +113,7 @@ async function electedLeader(ns: string, a: Operator, b: Operator): Promise<[Ope
 
 /** Milliseconds from now until `op` holds the Lease and reports itself leader. */
 async function timeUntilLeads(
-  op: Operator,
+  op: OperatorProcess,
   ns: string,
   start: number,
   timeoutMs: number,
@@ -174,8 +140,8 @@ describe.each([
 ])("Given two operator processes with $label", ({ t }) => {
   it("When both run, then exactly one leads, by the Lease and by pake_leader_is_leader", async () => {
     const ns = await createTestNamespace(env, "le");
-    const a = startOperator("a", ns, t);
-    const b = startOperator("b", ns, t);
+    const a = startElectingOperator("a", ns, t);
+    const b = startElectingOperator("b", ns, t);
     const [leader, follower] = await electedLeader(ns, a, b);
     // Still exactly one after a few renewals.
     await new Promise((r) => setTimeout(r, t.retryPeriod * 4));
@@ -190,8 +156,8 @@ describe.each([
     const ns = await createTestNamespace(env, "le");
     const [leader, follower] = await electedLeader(
       ns,
-      startOperator("a", ns, t),
-      startOperator("b", ns, t),
+      startElectingOperator("a", ns, t),
+      startElectingOperator("b", ns, t),
     );
     const start = Date.now();
     leader.proc.signal("SIGKILL");
@@ -207,8 +173,8 @@ describe.each([
     const ns = await createTestNamespace(env, "le");
     const [leader, follower] = await electedLeader(
       ns,
-      startOperator("a", ns, t),
-      startOperator("b", ns, t),
+      startElectingOperator("a", ns, t),
+      startElectingOperator("b", ns, t),
     );
     const start = Date.now();
     leader.proc.signal("SIGTERM");

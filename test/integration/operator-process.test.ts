@@ -3,61 +3,26 @@
 // and shuts down cleanly on SIGTERM (exit 0, lease released, port closed).
 import { CoordinationV1Api } from "@kubernetes/client-node";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   createTestNamespace,
-  startProcess,
+  killOperators,
+  repoRoot,
+  startOperator,
   useSharedEnv,
   waitFor,
   type ManagedProcess,
 } from "../env/index.ts";
 
 const env = useSharedEnv();
-const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const spawned: ManagedProcess[] = [];
-
-afterEach(async () => {
-  for (const p of spawned.splice(0)) {
-    p.signal("SIGKILL");
-    await p.exited;
-  }
-});
+afterEach(killOperators);
 
 function operator(
   name: string,
   args: string[],
 ): { proc: ManagedProcess; port: () => Promise<number> } {
-  const readyFile = join(env.runDir, `${name}.ready.json`);
-  const proc = startProcess({
-    name,
-    command: process.execPath,
-    cwd: repoRoot,
-    logFile: join(env.runDir, `${name}.log`),
-    env: { PAKE_READY_FILE: readyFile },
-    args: [
-      "src/cli/main.ts",
-      "operator",
-      "--kubeconfig",
-      env.kubeconfigPath,
-      "--metrics-bind-address",
-      "127.0.0.1:0",
-      ...args,
-    ],
-  });
-  spawned.push(proc);
-  const port = async (): Promise<number> => {
-    await waitFor(() => Promise.resolve(existsSync(readyFile)), {
-      what: `${name} to listen`,
-      process: proc,
-      timeoutMs: 30_000,
-      intervalMs: 50,
-    });
-    return (JSON.parse(readFileSync(readyFile, "utf8")) as { port: number }).port;
-  };
-  return { proc, port };
+  return startOperator({ name, kubeconfigPath: env.kubeconfigPath, runDir: env.runDir, args });
 }
 
 describe("Given the pake-operator operator process", () => {

@@ -1,0 +1,83 @@
+// The operator as a real process (`node src/cli/main.ts operator`), as the
+// integration tests run it: its HTTP port from the ready file it writes, its
+// /metrics as text, and a registry so a test can kill every operator it
+// started, by PID, even when it fails.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startProcess, waitFor, type ManagedProcess } from "./processes.ts";
+
+export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface OperatorOptions {
+  /** Unique within the run: names the log and ready files. */
+  name: string;
+  kubeconfigPath: string;
+  runDir: string;
+  /** Flags after `operator --kubeconfig … --metrics-bind-address 127.0.0.1:0`. */
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+export interface OperatorProcess {
+  proc: ManagedProcess;
+  /** The HTTP port, once the process has written its ready file. */
+  port(): Promise<number>;
+  /** GET a path on its HTTP server and return the body as text. */
+  text(path: string): Promise<string>;
+  /** The value of one metric sample (the first line that starts with `prefix`). */
+  metric(prefix: string): Promise<number | undefined>;
+}
+
+const started: ManagedProcess[] = [];
+
+export function startOperator(options: OperatorOptions): OperatorProcess {
+  const readyFile = join(options.runDir, `${options.name}.ready.json`);
+  const proc = startProcess({
+    name: options.name,
+    command: process.execPath,
+    cwd: repoRoot,
+    logFile: join(options.runDir, `${options.name}.log`),
+    env: { PAKE_READY_FILE: readyFile, ...options.env },
+    args: [
+      "src/cli/main.ts",
+      "operator",
+      "--kubeconfig",
+      options.kubeconfigPath,
+      "--metrics-bind-address",
+      "127.0.0.1:0",
+      ...(options.args ?? []),
+    ],
+  });
+  started.push(proc);
+  let port: number | undefined;
+  const op: OperatorProcess = {
+    proc,
+    async port() {
+      if (port !== undefined) return port;
+      await waitFor(() => Promise.resolve(existsSync(readyFile)), {
+        what: `${options.name} to listen`,
+        process: proc,
+        timeoutMs: 30_000,
+        intervalMs: 50,
+      });
+      port = (JSON.parse(readFileSync(readyFile, "utf8")) as { port: number }).port;
+      return port;
+    },
+    async text(path) {
+      return (await fetch(`http://127.0.0.1:${await op.port()}${path}`)).text();
+    },
+    async metric(prefix) {
+      const line = (await op.text("/metrics")).split("\n").find((l) => l.startsWith(prefix));
+      return line === undefined ? undefined : Number(line.split(" ").pop());
+    },
+  };
+  return op;
+}
+
+/** SIGKILLs every operator started so far (for afterEach/afterAll). */
+export async function killOperators(): Promise<void> {
+  const procs = started.splice(0);
+  for (const p of procs) p.signal("SIGKILL");
+  await Promise.all(procs.map((p) => p.exited));
+}
