@@ -115,7 +115,9 @@ export const HttpTarget = z
       .array(z.int().min(100).max(599))
       .max(32)
       .optional()
-      .describe("Status codes that count as success. When empty, any 2xx status does."),
+      .describe(
+        "Status codes that count as success. When empty or unset, 200-399 do (like a Kubernetes httpGet probe).",
+      ),
     headers: z.array(HttpHeader).max(32).optional().describe("Request headers."),
     headersFrom: z
       .array(HttpHeaderFromSecret)
@@ -343,7 +345,7 @@ export const HealthCheckSpec = withRules(
         .int()
         .min(1)
         .max(100)
-        .default(1)
+        .default(2)
         .describe("Consecutive successes before a failing check is Healthy again."),
       suspend: z.boolean().default(false).describe("Stop probing; status is kept."),
       target: HealthCheckTarget,

@@ -128,7 +128,7 @@ describe("Given the operations guide's health checks", () => {
     expect(redis.spec).toMatchObject({
       interval: "30s",
       failureThreshold: 3,
-      successThreshold: 1,
+      successThreshold: 2,
       suspend: false,
     });
     expect(redis.spec.incident).toEqual({ enabled: true, severity: "high", autoResolve: true });

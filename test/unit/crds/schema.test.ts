@@ -170,7 +170,7 @@ describe("Given fields with defaults", () => {
     ["HealthCheck", ".spec.interval", "30s"],
     ["HealthCheck", ".spec.timeout", "5s"],
     ["HealthCheck", ".spec.failureThreshold", 3],
-    ["HealthCheck", ".spec.successThreshold", 1],
+    ["HealthCheck", ".spec.successThreshold", 2],
     ["HealthCheck", ".spec.suspend", false],
     ["HealthCheck", ".spec.target.http.method", "GET"],
     ["HealthCheck", ".spec.thresholds[*].direction", "Above"],
