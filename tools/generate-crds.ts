@@ -1,4 +1,9 @@
-// Generates deploy/crds/pake.dev_<plural>.yaml from the zod schemas in src/crds.
+// Generates, from the zod schemas in src/crds:
+//   deploy/crds/pake.dev_<plural>.yaml                          plain CRDs (kubectl apply)
+//   deploy/helm/pake-operator/templates/crds/pake.dev_<plural>.yaml  the same CRDs as Helm
+//     templates: behind `crds.install`, chart labels, `helm.sh/resource-policy: keep`
+//     behind `crds.keep` (Helm never upgrades files under a chart's crds/ directory)
+// and keeps the chart's appVersion equal to package.json's version.
 //
 //   node tools/generate-crds.ts           write the files
 //   node tools/generate-crds.ts --check   exit 1 naming the files that are stale
@@ -67,13 +72,71 @@ export function writeFiles(files: readonly GeneratedFile[], root = REPO_ROOT): v
   }
 }
 
+export const CHART_DIR = "deploy/helm/pake-operator";
+export const CHART_CRD_DIR = `${CHART_DIR}/templates/crds`;
+
+const CHART_METADATA = (name: string): string =>
+  [
+    "metadata:",
+    `  name: ${name}`,
+    "  labels:",
+    '    {{- include "pake-operator.labels" . | nindent 4 }}',
+    "  {{- if .Values.crds.keep }}",
+    "  annotations:",
+    "    helm.sh/resource-policy: keep",
+    "  {{- end }}",
+    "",
+  ].join("\n");
+
+/** Text that Helm's template engine prints verbatim. */
+export function escapeHelmTemplate(text: string): string {
+  return text.replaceAll("{{", '{{ "{{" }}');
+}
+
+/**
+ * The CRDs as chart templates: rendered only when `crds.install` is true,
+ * labelled like every chart object, annotated to survive `helm uninstall`
+ * when `crds.keep` is true. Anything in a schema that looks like a template
+ * action is escaped so that Helm prints it as written.
+ */
+export function renderChartCrdFiles(): GeneratedFile[] {
+  return renderCrdFiles({ dir: CHART_CRD_DIR }).map((file) => {
+    const body = escapeHelmTemplate(file.content);
+    // Top-level metadata holds only the name (no labels or annotations were asked for).
+    const plain = /^metadata:\n {2}name: (\S+)\n(?! )/m.exec(body);
+    if (!plain) throw new Error(`${file.path}: expected top-level metadata with only the name`);
+    const templated = body.replace(plain[0], CHART_METADATA(plain[1]!));
+    return {
+      path: file.path,
+      content: `{{- if .Values.crds.install }}\n${templated}{{- end }}\n`,
+    };
+  });
+}
+
+/** Chart.yaml with appVersion set to package.json's version (the rest is hand-written). */
+export function renderChartYaml(root = REPO_ROOT): GeneratedFile {
+  const path = join(CHART_DIR, "Chart.yaml");
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
+  const current = readFileSync(join(root, path), "utf8");
+  if (!/^appVersion: .*$/m.test(current)) throw new Error(`${path} has no appVersion line`);
+  return {
+    path,
+    content: current.replace(/^appVersion: .*$/m, `appVersion: "${pkg.version}"`),
+  };
+}
+
+/** Every generated file: plain CRDs, chart CRDs, the chart's appVersion. */
+export function renderAll(root = REPO_ROOT): GeneratedFile[] {
+  return [...renderCrdFiles(), ...renderChartCrdFiles(), renderChartYaml(root)];
+}
+
 function main(argv: readonly string[]): number {
-  const files = renderCrdFiles();
+  const files = renderAll();
   const stale = staleFiles(files);
   if (argv.includes("--check")) {
     if (stale.length === 0) return 0;
     console.error(
-      `Generated CRDs are stale (run \`npm run generate\`):\n${stale.map((p) => `  ${p}`).join("\n")}`,
+      `Generated files are stale (run \`npm run generate\`):\n${stale.map((p) => `  ${p}`).join("\n")}`,
     );
     return 1;
   }
