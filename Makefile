@@ -51,7 +51,7 @@ test-integration: deps ## Integration tests only (real control plane, PostgreSQL
 
 .PHONY: bench
 bench: deps ## Benchmarks under bench/ (not part of make test)
-	@$(TOOLS) for b in bench/*.bench.ts; do node "$$b"; done
+	@$(TOOLS) for b in bench/*.bench.ts; do node --expose-gc "$$b"; done
 
 .PHONY: dev
 dev: deps ## Start control plane, PostgreSQL, Redis (and the operator) in the foreground; Ctrl-C stops all
