@@ -1,0 +1,415 @@
+// The Helm chart against the real API server with the real helm binary:
+// lint, render, install into a namespace that enforces Pod Security
+// "restricted", and prove its RBAC by running the real operator with the
+// chart's ServiceAccount token: it must do its work (Lease, status, Event)
+// without one "forbidden", while that ServiceAccount is refused what the
+// operator has no business doing. Uninstalling keeps the CRDs.
+//
+// The CRDs are shared by every test file of the run (installed with kubectl
+// apply by others), so the install takes them over (--take-ownership) and
+// the uninstall must leave them in place (helm.sh/resource-policy: keep).
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import {
+  createTestNamespace,
+  installCrds,
+  killOperators,
+  repoRoot,
+  runKubectl,
+  startOperator,
+  toolchain,
+  useSharedEnv,
+  waitFor,
+  type KubectlResult,
+  type OperatorProcess,
+} from "../env/index.ts";
+
+const exec = promisify(execFile);
+const env = useSharedEnv();
+const chart = join(repoRoot, "deploy/helm/pake-operator");
+const release = `pake-${randomBytes(3).toString("hex")}`;
+const fullname = `${release}-pake-operator`;
+const CRDS = ["healthchecks", "maintenancetasks", "backuppolicies", "incidents"].map(
+  (plural) => `${plural}.pake.dev`,
+);
+
+interface Rule {
+  apiGroups?: string[];
+  resources?: string[];
+  verbs?: string[];
+  resourceNames?: string[];
+}
+interface Manifest {
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  rules?: Rule[];
+  roleRef?: { kind: string; name: string };
+  spec?: Record<string, unknown>;
+}
+
+let ns: string;
+let helmHome: string;
+
+async function helm(...args: string[]): Promise<KubectlResult> {
+  const dirs = {
+    HELM_CACHE_HOME: join(helmHome, "cache"),
+    HELM_CONFIG_HOME: join(helmHome, "config"),
+    HELM_DATA_HOME: join(helmHome, "data"),
+  };
+  try {
+    const { stdout, stderr } = await exec(join(toolchain().helmBin, "helm"), args, {
+      env: { ...process.env, ...dirs },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; code?: number };
+    return { stdout: e.stdout ?? "", stderr: e.stderr ?? "", code: e.code ?? 1 };
+  }
+}
+
+async function template(...sets: string[]): Promise<Manifest[]> {
+  const args = sets.flatMap((s) => ["--set", s]);
+  const result = await helm("template", release, chart, "--namespace", "pake-system", ...args);
+  expect(result.stderr).toBe("");
+  expect(result.code).toBe(0);
+  return parseAllDocuments(result.stdout)
+    .map((d) => d.toJS() as Manifest | null)
+    .filter((m): m is Manifest => m !== null);
+}
+
+const ofKind = (manifests: Manifest[], kind: string) => manifests.filter((m) => m.kind === kind);
+
+function rulesOf(manifests: Manifest[]): Rule[] {
+  return manifests.flatMap((m) => m.rules ?? []);
+}
+
+function grants(rules: Rule[], resource: string, verb: string): boolean {
+  return rules.some((r) => r.resources?.includes(resource) && r.verbs?.includes(verb));
+}
+
+async function canI(kubeconfig: string, ...args: string[]): Promise<string> {
+  return (await runKubectl(kubeconfig, ["auth", "can-i", ...args])).stdout.trim();
+}
+
+beforeAll(async () => {
+  helmHome = join(env.runDir, `helm-${release}`);
+  mkdirSync(helmHome, { recursive: true });
+  // As in a full run, where other test files have applied them with kubectl.
+  await installCrds(env);
+  ns = await createTestNamespace(env, "helm");
+  const label = await env.kubectl(
+    "label",
+    "namespace",
+    ns,
+    "pod-security.kubernetes.io/enforce=restricted",
+    "pod-security.kubernetes.io/enforce-version=latest",
+  );
+  expect(label.code).toBe(0);
+});
+
+afterAll(async () => {
+  await killOperators();
+  await helm("uninstall", release, "--namespace", ns, "--kubeconfig", env.kubeconfigPath);
+});
+
+describe("Given the chart in deploy/helm/pake-operator", () => {
+  it("When it is linted (defaults, and a list of watched namespaces), then helm lint passes", async () => {
+    const defaults = await helm("lint", "--strict", chart);
+    expect(defaults.stdout + defaults.stderr).toContain("0 chart(s) failed");
+    expect(defaults.code).toBe(0);
+    const watched = await helm("lint", "--strict", chart, "--set", "watchNamespaces={a,b}");
+    expect(watched.code).toBe(0);
+  });
+
+  it("When rendered with defaults, then the CRDs are kept, the Deployment is restricted, and no rule uses a wildcard", async () => {
+    const manifests = await template();
+    const crds = ofKind(manifests, "CustomResourceDefinition");
+    expect(crds.map((c) => c.metadata.name).sort()).toEqual([...CRDS].sort());
+    for (const crd of crds)
+      expect(crd.metadata.annotations?.["helm.sh/resource-policy"]).toBe("keep");
+
+    const [deployment] = ofKind(manifests, "Deployment");
+    const pod = (deployment!.spec as { template: { spec: PodSpec } }).template.spec;
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    expect(pod.containers[0]!.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    });
+    expect(pod.containers[0]!.args).toContain("--leader-election-namespace=pake-system");
+    expect(pod.containers[0]!.args).not.toContainEqual(expect.stringMatching(/^--namespaces/));
+
+    for (const rule of rulesOf(manifests)) {
+      for (const field of [rule.apiGroups, rule.resources, rule.verbs])
+        expect(field ?? []).not.toContain("*");
+    }
+    // Watching all namespaces: the namespaced permissions are bound cluster-wide.
+    const bindings = ofKind(manifests, "ClusterRoleBinding").map((b) => b.roleRef!.name);
+    expect(bindings.sort()).toEqual([`${fullname}-nodes`, `${fullname}-watched`]);
+  });
+
+  it("When rendered with crds.install=false or crds.keep=false, then no CRD, or CRDs without the keep policy", async () => {
+    expect(ofKind(await template("crds.install=false"), "CustomResourceDefinition")).toEqual([]);
+    const unkept = ofKind(await template("crds.keep=false"), "CustomResourceDefinition");
+    expect(unkept).toHaveLength(4);
+    for (const crd of unkept) expect(crd.metadata.annotations).toBeUndefined();
+  });
+
+  it("When rendered with watched namespaces, then namespaced permissions are Roles in those namespaces and the ClusterRole holds only cluster-scoped resources", async () => {
+    const manifests = await template("watchNamespaces={team-a,team-b}");
+    const clusterRules = rulesOf(ofKind(manifests, "ClusterRole"));
+    expect(clusterRules.flatMap((r) => r.resources ?? []).sort()).toEqual(["nodes", "nodes"]);
+    const roles = ofKind(manifests, "Role");
+    expect(roles.map((r) => r.metadata.namespace).sort()).toEqual([
+      "pake-system",
+      "team-a",
+      "team-b",
+    ]);
+    const watched = roles.filter((r) => r.metadata.namespace === "team-a");
+    expect(grants(rulesOf(watched), "secrets", "list")).toBe(true);
+    expect(grants(rulesOf(watched), "leases", "create")).toBe(false);
+  });
+
+  describe("When installed into a namespace that enforces Pod Security restricted", () => {
+    let saKubeconfig: string;
+    let operator: OperatorProcess;
+
+    beforeAll(async () => {
+      const install = await helm(
+        "install",
+        release,
+        chart,
+        "--namespace",
+        ns,
+        "--kubeconfig",
+        env.kubeconfigPath,
+        "--set",
+        `watchNamespaces={${ns}}`,
+        "--take-ownership",
+        "--force-conflicts",
+      );
+      expect(install.stderr).toBe("");
+      expect(install.code).toBe(0);
+      expect(install.stdout).toContain("STATUS: deployed");
+    });
+
+    it("Then the ReplicaSet controller creates both pods: they are admitted (Pending: there is no kubelet)", async () => {
+      await waitFor(async () => (await podNames()).length === 2, {
+        what: "two operator pods",
+        timeoutMs: 30_000,
+      });
+      const failed = await env.kubectl(
+        "get",
+        "events",
+        "-n",
+        ns,
+        "--field-selector",
+        "reason=FailedCreate",
+        "-o",
+        "name",
+      );
+      expect(failed.stdout).toBe("");
+      // The label is enforced: a pod without the restricted settings is refused.
+      const plain = await env.kubectl(
+        "run",
+        "plain",
+        "-n",
+        ns,
+        "--image=busybox",
+        "--dry-run=server",
+      );
+      expect(plain.code).not.toBe(0);
+      expect(plain.stderr).toContain('violates PodSecurity "restricted:latest"');
+    });
+
+    it("Then the operator, run with the ServiceAccount's token and the Deployment's flags, takes the Lease, writes status and an Event, and is never forbidden", async () => {
+      saKubeconfig = await env.mintServiceAccountKubeconfig(ns, fullname);
+      operator = startOperator({
+        name: `operator-helm-${ns}`,
+        kubeconfigPath: saKubeconfig,
+        runDir: env.runDir,
+        args: await deploymentFlags(),
+        env: { POD_NAMESPACE: ns },
+      });
+      await waitFor(async () => (await operator.text("/readyz")).includes("ok"), {
+        what: "operator readiness",
+        process: operator.proc,
+        timeoutMs: 30_000,
+      });
+      await waitFor(async () => (await leaseHolder()) !== "", {
+        what: `Lease ${ns}/${fullname}-leader`,
+        process: operator.proc,
+        timeoutMs: 30_000,
+      });
+
+      // Leadership is recorded as an Event on the Lease, in the release namespace.
+      await waitFor(async () => (await eventsOn(`${fullname}-leader`)).includes("became leader"), {
+        what: "the leadership Event on the Lease",
+        process: operator.proc,
+        timeoutMs: 10_000,
+      });
+
+      await applyInvalidTask();
+      await waitFor(async () => (await specValid())?.status === "False", {
+        what: "SpecValid=False on mt/mars-time",
+        process: operator.proc,
+        timeoutMs: 30_000,
+      });
+      expect((await specValid())?.message).toContain("spec.timeZone");
+      await waitFor(
+        async () => (await eventsOn("mars-time", "Warning")).includes("spec.timeZone"),
+        {
+          what: "Warning Event on mt/mars-time",
+          process: operator.proc,
+          timeoutMs: 10_000,
+        },
+      );
+
+      const log = readFileSync(operator.proc.logFile, "utf8");
+      expect(log).not.toMatch(/forbidden/i);
+      expect(operator.proc.running).toBe(true);
+    });
+
+    it("Then the ServiceAccount may do what the operator needs and nothing cluster-wide it does not", async () => {
+      const sa = saKubeconfig;
+      expect(await canI(sa, "list", "secrets", "-n", ns)).toBe("yes");
+      expect(await canI(sa, "create", "jobs.batch", "-n", ns)).toBe("yes");
+      expect(await canI(sa, "update", `leases/${fullname}-leader`, "-n", ns)).toBe("yes");
+      expect(await canI(sa, "list", "nodes")).toBe("yes");
+
+      expect(await canI(sa, "list", "secrets", "-n", "kube-system")).toBe("no");
+      expect(await canI(sa, "get", "secrets", "-n", "default")).toBe("no");
+      expect(await canI(sa, "list", "pods", "--all-namespaces")).toBe("no");
+      expect(await canI(sa, "delete", "namespaces")).toBe("no");
+      expect(await canI(sa, "create", "clusterroles")).toBe("no");
+      expect(await canI(sa, "create", "rolebindings", "-n", ns)).toBe("no");
+      expect(await canI(sa, "delete", "customresourcedefinitions")).toBe("no");
+      expect(await canI(sa, "update", "leases/someone-elses", "-n", ns)).toBe("no");
+      expect(await canI(sa, "update", "secrets", "-n", ns)).toBe("no");
+    });
+
+    it("Then helm uninstall removes the release but keeps the CRDs and the objects", async () => {
+      await killOperators();
+      const uninstall = await helm(
+        "uninstall",
+        release,
+        "--namespace",
+        ns,
+        "--kubeconfig",
+        env.kubeconfigPath,
+      );
+      expect(uninstall.code).toBe(0);
+      for (const crd of CRDS) {
+        const got = await env.kubectl("get", "crd", crd, "-o", "name");
+        expect(got.stdout.trim()).toBe(`customresourcedefinition.apiextensions.k8s.io/${crd}`);
+      }
+      const task = await env.kubectl("get", "maintenancetask", "mars-time", "-n", ns, "-o", "name");
+      expect(task.code).toBe(0);
+      const roles = await env.kubectl("get", "clusterrole", `${fullname}-nodes`);
+      expect(roles.stderr).toContain("NotFound");
+      const deployment = await env.kubectl("get", "deployment", fullname, "-n", ns);
+      expect(deployment.stderr).toContain("NotFound");
+    });
+  });
+});
+
+interface PodSpec {
+  securityContext?: Record<string, unknown>;
+  containers: { args?: string[]; securityContext?: Record<string, unknown> }[];
+}
+
+async function podNames(): Promise<string[]> {
+  const result = await env.kubectl(
+    "get",
+    "pods",
+    "-n",
+    ns,
+    "-l",
+    `app.kubernetes.io/instance=${release}`,
+    "-o",
+    "name",
+  );
+  return result.stdout.split("\n").filter((l) => l !== "");
+}
+
+/** The container args of the installed Deployment, minus the subcommand and the bind address. */
+async function deploymentFlags(): Promise<string[]> {
+  const result = await env.kubectl(
+    "get",
+    "deployment",
+    fullname,
+    "-n",
+    ns,
+    "-o",
+    "jsonpath={.spec.template.spec.containers[0].args}",
+  );
+  const args = JSON.parse(result.stdout) as string[];
+  expect(args[0]).toBe("operator");
+  expect(args).toContain(`--leader-election-namespace=${ns}`);
+  expect(args).toContain(`--namespaces=${ns}`);
+  return args.slice(1).filter((a) => !a.startsWith("--metrics-bind-address"));
+}
+
+async function leaseHolder(): Promise<string> {
+  const result = await env.kubectl(
+    "get",
+    "lease",
+    `${fullname}-leader`,
+    "-n",
+    ns,
+    "-o",
+    "jsonpath={.spec.holderIdentity}",
+  );
+  return result.code === 0 ? result.stdout.trim() : "";
+}
+
+async function applyInvalidTask(): Promise<void> {
+  const file = join(env.runDir, `helm-mt-${ns}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: "pake.dev/v1alpha1",
+      kind: "MaintenanceTask",
+      metadata: { name: "mars-time", namespace: ns },
+      spec: {
+        schedule: "0 2 * * *",
+        timeZone: "Mars/Olympus_Mons",
+        task: { logCleanup: { claimName: "logs", maxAge: "7d" } },
+      },
+    }),
+  );
+  const result = await env.kubectl("apply", "-f", file);
+  expect(result.stderr).toBe("");
+}
+
+async function specValid(): Promise<{ status: string; message: string } | undefined> {
+  const result = await env.kubectl("get", "maintenancetask", "mars-time", "-n", ns, "-o", "json");
+  const obj = JSON.parse(result.stdout) as {
+    status?: { conditions?: { type: string; status: string; message: string }[] };
+  };
+  return obj.status?.conditions?.find((c) => c.type === "SpecValid");
+}
+
+async function eventsOn(name: string, type?: string): Promise<string> {
+  const selector = `involvedObject.name=${name}${type ? `,type=${type}` : ""}`;
+  const result = await env.kubectl(
+    "get",
+    "events",
+    "-n",
+    ns,
+    "--field-selector",
+    selector,
+    "-o",
+    "jsonpath={.items[*].message}",
+  );
+  return result.stdout;
+}
