@@ -89,11 +89,15 @@ ensure_k8s() {
 }
 
 ensure_helm() {
-  helm_bin=$cache/helm-$(awk '$1 == "helm.sh/helm/v4" {print $2; exit} $1 == "require" && $2 == "helm.sh/helm/v4" {print $3; exit}' "$root/tools/helm/go.mod")/bin
+  local version
+  version=$(awk '$1 == "helm.sh/helm/v4" {print $2; exit} $1 == "require" && $2 == "helm.sh/helm/v4" {print $3; exit}' "$root/tools/helm/go.mod")
+  helm_bin=$cache/helm-$version/bin
   if [ ! -x "$helm_bin/helm" ]; then
     mkdir -p "$helm_bin"
-    log "Building helm from Go modules"
-    (cd "$root/tools/helm" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$helm_bin/helm.tmp" helm.sh/helm/v4/cmd/helm)
+    log "Building helm $version from Go modules"
+    (cd "$root/tools/helm" && CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$version -X helm.sh/helm/v4/internal/version.gitCommit=module-$version" \
+      -o "$helm_bin/helm.tmp" helm.sh/helm/v4/cmd/helm)
     mv "$helm_bin/helm.tmp" "$helm_bin/helm"
   fi
 }
