@@ -35,8 +35,9 @@ function usage(): string {
   return [
     "Local environment ready:",
     `  export KUBECONFIG=${kubeconfig}`,
+    `  export PATH=${process.env.PAKE_K8S_BIN ?? "~/.cache/pake-operator/k8s-<version>/bin"}:$PATH  # the matching kubectl`,
     "  kubectl version",
-    "  kubectl get pake -A            # once the CRDs are installed",
+    "  kubectl get pake -A            # the samples, in namespace pake-samples",
     `  cat ${join(devDir, "env")}     # PostgreSQL and Redis addresses`,
     "Stop it with Ctrl-C (make dev) or make dev-down (make dev-up).",
   ].join("\n");
