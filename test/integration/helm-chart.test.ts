@@ -322,6 +322,50 @@ describe("Given the chart in deploy/helm/pake-operator", () => {
   });
 });
 
+describe("Given the chart installed with defaults (watching all namespaces, without CRDs)", () => {
+  const allRelease = `${release}-all`;
+  const allName = `${allRelease}-pake-operator`;
+  let allNs: string;
+  let sa: string;
+
+  beforeAll(async () => {
+    allNs = await createTestNamespace(env, "helm-all");
+    const install = await helm(
+      "install",
+      allRelease,
+      chart,
+      "--namespace",
+      allNs,
+      "--kubeconfig",
+      env.kubeconfigPath,
+      "--set",
+      "crds.install=false",
+    );
+    expect(install.stderr).toBe("");
+    expect(install.code).toBe(0);
+    sa = await env.mintServiceAccountKubeconfig(allNs, allName);
+  });
+
+  afterAll(async () => {
+    await helm("uninstall", allRelease, "--namespace", allNs, "--kubeconfig", env.kubeconfigPath);
+  });
+
+  it("Then the ServiceAccount reads PAKE objects and referenced Secrets in every namespace, and still may not write what it does not own", async () => {
+    expect(await canI(sa, "watch", "maintenancetasks.pake.dev", "--all-namespaces")).toBe("yes");
+    expect(await canI(sa, "create", "jobs.batch", "-n", "default")).toBe("yes");
+    // The documented cost of watching all namespaces: Secrets are readable everywhere.
+    expect(await canI(sa, "list", "secrets", "-n", "kube-system")).toBe("yes");
+
+    expect(await canI(sa, "update", "secrets", "-n", "kube-system")).toBe("no");
+    expect(await canI(sa, "create", "pods", "-n", "kube-system")).toBe("no");
+    expect(await canI(sa, "delete", "namespaces")).toBe("no");
+    expect(await canI(sa, "create", "clusterrolebindings")).toBe("no");
+    expect(await canI(sa, "patch", "nodes")).toBe("no");
+    expect(await canI(sa, "create", "leases.coordination.k8s.io", "-n", "kube-system")).toBe("no");
+    expect(await canI(sa, "delete", "customresourcedefinitions")).toBe("no");
+  });
+});
+
 interface PodSpec {
   securityContext?: Record<string, unknown>;
   containers: { args?: string[]; securityContext?: Record<string, unknown> }[];
