@@ -3,7 +3,7 @@
 //   log.info({ controller: "healthcheck", namespace, name }, "Created Incident")
 // Fields that may carry credentials are redacted at the root logger, so no
 // child logger can leak them.
-import { pino, type Logger, type LoggerOptions } from "pino";
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from "pino";
 
 export type { Logger };
 
@@ -28,15 +28,16 @@ export const redactedPaths = [
   "*.headers.authorization",
 ];
 
-export function createLogger(options: LoggerOptions = {}): Logger {
-  return pino({
+export function createLogger(options: LoggerOptions = {}, destination?: DestinationStream): Logger {
+  const settings: LoggerOptions = {
     level: process.env.LOG_LEVEL ?? "info",
     base: { component: "pake-operator" },
     redact: { paths: redactedPaths, censor: "[REDACTED]" },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     ...options,
-  });
+  };
+  return destination ? pino(settings, destination) : pino(settings);
 }
 
 /** The process-wide root logger; controllers take children of it. */
