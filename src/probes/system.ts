@@ -10,7 +10,7 @@ import {
 } from "@kubernetes/client-node";
 import si from "systeminformation";
 import { withSignal } from "./kubernetes.ts";
-import { parseQuantity } from "./quantity.ts";
+import { parseQuantity } from "../runtime/quantity.ts";
 import type { Metric, Probe, ProbeContext, SystemProbeTarget } from "./types.ts";
 import { abortMessage, abortable, errorMessage, failed, metric, round, stopwatch } from "./util.ts";
 

@@ -9,7 +9,7 @@ import {
 } from "../../../src/probes/http.ts";
 import { restartsOf, selectorString, workloadFrom } from "../../../src/probes/kubernetes.ts";
 import { CheckResourcePool } from "../../../src/probes/pool.ts";
-import { parseQuantity } from "../../../src/probes/quantity.ts";
+import { parseQuantity } from "../../../src/runtime/quantity.ts";
 import { infoMetrics, parseInfo } from "../../../src/probes/redis.ts";
 import { maxUsage, mountFor } from "../../../src/probes/system.ts";
 
