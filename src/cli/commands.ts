@@ -2,6 +2,8 @@
 // add `run <task>`, `schedule explain`, ... by appending to COMMANDS.
 import pkg from "../../package.json" with { type: "json" };
 import { operatorCommand } from "./operator.ts";
+import { runCommand } from "./run.ts";
+import { scheduleCommand } from "./schedule.ts";
 
 export interface CommandContext {
   stdout: (text: string) => void;
@@ -50,7 +52,13 @@ const helpCommand: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [operatorCommand, versionCommand, helpCommand];
+export const COMMANDS: Command[] = [
+  operatorCommand,
+  runCommand,
+  scheduleCommand,
+  versionCommand,
+  helpCommand,
+];
 
 function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name);

@@ -7,6 +7,10 @@
 // KUBECONFIG is not read here: without --kubeconfig the client's default
 // loading applies (KUBECONFIG, ~/.kube/config, then in-cluster).
 import { readFileSync } from "node:fs";
+import pkg from "../../package.json" with { type: "json" };
+
+/** Default runner image: the operator's own image at this version. */
+export const DEFAULT_RUNNER_IMAGE = `ghcr.io/pake/pake-operator:${pkg.version}`;
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 const LOG_LEVELS: readonly LogLevel[] = [
@@ -44,6 +48,8 @@ export interface OperatorConfig {
   leaderElection: LeaderElectionConfig;
   shutdownTimeoutMs: number;
   logLevel: LogLevel;
+  /** Image of the task runner Jobs (`pake-operator run <task>`). */
+  runnerImage: string;
 }
 
 export class ConfigError extends Error {
@@ -140,6 +146,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "duration",
     default: "30s",
     help: "How long runnables get to finish in-flight work on SIGTERM",
+  },
+  {
+    flag: "runner-image",
+    env: ["PAKE_RUNNER_IMAGE"],
+    kind: "string",
+    default: DEFAULT_RUNNER_IMAGE,
+    help: "Image of the MaintenanceTask runner Jobs (runs `pake-operator run <task>`)",
   },
   {
     flag: "log-level",
@@ -408,5 +421,6 @@ export function parseOperatorConfig(
     leaderElection,
     shutdownTimeoutMs: v.get("graceful-shutdown-timeout") as number,
     logLevel: v.get("log-level") as LogLevel,
+    runnerImage: v.get("runner-image") as string,
   };
 }

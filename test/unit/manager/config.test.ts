@@ -42,6 +42,7 @@ describe("Given no flags and no environment", () => {
       },
       shutdownTimeoutMs: 30_000,
       logLevel: "info",
+      runnerImage: "ghcr.io/pake/pake-operator:0.1.0",
     });
   });
 });
