@@ -7,7 +7,6 @@ import {
   backupPolicyDescriptor,
   healthCheckDescriptor,
   incidentDescriptor,
-  maintenanceTaskDescriptor,
 } from "../crds/index.ts";
 import {
   ConditionReason,
@@ -20,13 +19,9 @@ import { createController } from "../runtime/controller.ts";
 import type { KindDescriptor, KubeObject } from "../runtime/kube.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Manager } from "../runtime/manager.ts";
+import { createMaintenanceTaskController } from "./maintenancetask/index.ts";
 import { reconcileSpecValidity, type SpecValidator } from "./spec-validation.ts";
-import {
-  validateBackupPolicy,
-  validateHealthCheck,
-  validateIncident,
-  validateMaintenanceTask,
-} from "./validators.ts";
+import { validateBackupPolicy, validateHealthCheck, validateIncident } from "./validators.ts";
 
 export interface ControllerDeps {
   kubeConfig: KubeConfig;
@@ -45,11 +40,6 @@ const kinds: KindController[] = [
     name: "healthcheck",
     kind: healthCheckDescriptor,
     validate: validateHealthCheck as SpecValidator<KubeObject>,
-  },
-  {
-    name: "maintenancetask",
-    kind: maintenanceTaskDescriptor,
-    validate: validateMaintenanceTask as SpecValidator<KubeObject>,
   },
   {
     name: "backuppolicy",
@@ -98,5 +88,6 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): str
       }),
     );
   }
-  return kinds.map((k) => k.name);
+  manager.add(createMaintenanceTaskController(deps));
+  return ["maintenancetask", ...kinds.map((k) => k.name)];
 }

@@ -172,9 +172,10 @@ describe("Given the operator and objects that pass the CRD schema but are semant
     expect(await conditionOf("maintenancetask", "mars-time", "SpecValid")).toMatchObject({
       observedGeneration: 2,
     });
+    // The MaintenanceTask controller reports a valid, scheduled task as Ready.
     expect(await conditionOf("maintenancetask", "mars-time", "Ready")).toMatchObject({
-      status: "Unknown",
-      reason: "Pending",
+      status: "True",
+      reason: "Scheduled",
     });
   });
 });

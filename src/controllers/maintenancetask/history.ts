@@ -1,0 +1,84 @@
+// Pure: run history. Finished runs go into status.history newest first,
+// bounded by the history limits (successful and failed counted apart), and
+// the same limits decide which finished Jobs are deleted.
+import type { RunRecord } from "../../crds/maintenancetask.ts";
+import { MAX_HISTORY } from "../../crds/maintenancetask.ts";
+import type { JobObject } from "./results.ts";
+import { jobOutcome } from "./results.ts";
+
+export interface HistoryLimits {
+  successful: number;
+  failed: number;
+}
+
+function endOf(r: RunRecord): number {
+  return Date.parse(r.endTime ?? r.startTime ?? "") || 0;
+}
+
+function startOf(r: { startTime?: string | undefined }): number {
+  return Date.parse(r.startTime ?? "") || 0;
+}
+
+/** Keeps `limits.successful` Succeeded and `limits.failed` other records, newest first. */
+export function boundHistory(records: RunRecord[], limits: HistoryLimits): RunRecord[] {
+  let ok = 0;
+  let bad = 0;
+  const kept: RunRecord[] = [];
+  for (const r of records) {
+    const success = r.result === "Succeeded";
+    if (success ? ok >= limits.successful : bad >= limits.failed) continue;
+    if (success) ok++;
+    else bad++;
+    kept.push(r);
+  }
+  return kept.slice(0, MAX_HISTORY);
+}
+
+/** Adds finished records (replacing entries of the same Job), newest first, bounded. */
+export function mergeHistory(
+  history: RunRecord[] | undefined,
+  records: RunRecord[],
+  limits: HistoryLimits,
+): RunRecord[] {
+  const names = new Set(records.map((r) => r.job));
+  const all = [...records, ...(history ?? []).filter((r) => !names.has(r.job))];
+  all.sort((a, b) => endOf(b) - endOf(a));
+  return boundHistory(all, limits);
+}
+
+/** Whether `candidate` should become lastRun instead of `current`. */
+export function supersedes(candidate: RunRecord, current: RunRecord | undefined): boolean {
+  if (current === undefined || current.job === candidate.job) return true;
+  return startOf(candidate) >= startOf(current);
+}
+
+/** The newest successful end time among the records and the previous value. */
+export function lastSuccessfulTime(
+  previous: string | undefined,
+  records: RunRecord[],
+): string | undefined {
+  let best = previous;
+  for (const r of records) {
+    if (r.result !== "Succeeded" || r.endTime === undefined) continue;
+    if (best === undefined || Date.parse(r.endTime) > Date.parse(best)) best = r.endTime;
+  }
+  return best;
+}
+
+/** Finished Jobs beyond the history limits (oldest first out), to delete. */
+export function jobsToPrune(jobs: JobObject[], limits: HistoryLimits): string[] {
+  const finished = jobs
+    .map((job) => ({ job, outcome: jobOutcome(job) }))
+    .filter((j) => j.outcome !== undefined && !j.job.metadata.deletionTimestamp)
+    .sort(
+      (a, b) => (Date.parse(b.outcome!.time ?? "") || 0) - (Date.parse(a.outcome!.time ?? "") || 0),
+    );
+  let ok = 0;
+  let bad = 0;
+  const prune: string[] = [];
+  for (const { job, outcome } of finished) {
+    const keep = outcome!.succeeded ? ok++ < limits.successful : bad++ < limits.failed;
+    if (!keep) prune.push(job.metadata.name!);
+  }
+  return prune;
+}

@@ -1,0 +1,193 @@
+// Pure: a finished Job (and its newest Pod) → a RunRecord for status.
+// The runner's JSON result (≤ 4 KiB) comes from the container's termination
+// message; Job failures (DeadlineExceeded, BackoffLimitExceeded, …) become a
+// failed run whose details carry the reason.
+import type { RunRecord } from "../../crds/maintenancetask.ts";
+import type { KubeObject } from "../../runtime/kube.ts";
+import {
+  RUN_NOW_TOKEN_ANNOTATION,
+  SCHEDULED_TIME_ANNOTATION,
+  TRIGGER_ANNOTATION,
+  type Trigger,
+} from "./job-builder.ts";
+
+export interface JobCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+export interface JobObject extends KubeObject {
+  spec?: { activeDeadlineSeconds?: number; [key: string]: unknown };
+  status?: {
+    startTime?: string;
+    completionTime?: string;
+    active?: number;
+    succeeded?: number;
+    failed?: number;
+    conditions?: JobCondition[];
+  };
+}
+
+export interface ContainerState {
+  terminated?: { exitCode?: number; reason?: string; message?: string; finishedAt?: string };
+}
+
+export interface PodObject extends KubeObject {
+  status?: {
+    phase?: string;
+    containerStatuses?: { name: string; state?: ContainerState; lastState?: ContainerState }[];
+  };
+}
+
+export interface JobOutcome {
+  succeeded: boolean;
+  reason: string;
+  message: string;
+  time?: string | undefined;
+}
+
+const MAX_DETAILS = 32;
+
+function timeString(value: unknown): string | undefined {
+  if (value instanceof Date) return value.toISOString();
+  return typeof value === "string" ? value : undefined;
+}
+
+/** The final outcome of a Job (Complete or Failed condition), or undefined while it runs. */
+export function jobOutcome(job: JobObject): JobOutcome | undefined {
+  const final = (job.status?.conditions ?? []).find(
+    (c) => c.status === "True" && (c.type === "Complete" || c.type === "Failed"),
+  );
+  if (final === undefined) return undefined;
+  const time = timeString(final.lastTransitionTime) ?? timeString(job.status?.completionTime);
+  if (final.type === "Complete") return { succeeded: true, reason: "Completed", message: "", time };
+  return {
+    succeeded: false,
+    reason: final.reason ?? "Failed",
+    message: final.message ?? "",
+    time,
+  };
+}
+
+export function isFinished(job: JobObject): boolean {
+  return jobOutcome(job) !== undefined;
+}
+
+export interface RunMeta {
+  trigger?: Trigger;
+  scheduledTime?: string;
+  token?: string;
+}
+
+export function runMetaOf(job: KubeObject): RunMeta {
+  const a = job.metadata.annotations ?? {};
+  const trigger = a[TRIGGER_ANNOTATION];
+  return {
+    ...(trigger === "Schedule" || trigger === "RunNow" || trigger === "Once" ? { trigger } : {}),
+    ...(a[SCHEDULED_TIME_ANNOTATION] ? { scheduledTime: a[SCHEDULED_TIME_ANNOTATION] } : {}),
+    ...(a[RUN_NOW_TOKEN_ANNOTATION] !== undefined ? { token: a[RUN_NOW_TOKEN_ANNOTATION] } : {}),
+  };
+}
+
+export function jobStartTime(job: JobObject): string | undefined {
+  return timeString(job.status?.startTime) ?? timeString(job.metadata.creationTimestamp);
+}
+
+interface RunnerResult {
+  result?: string;
+  summary?: string;
+  details?: Record<string, unknown>;
+  error?: string;
+}
+
+/** The runner's result from a pod's termination message, if it is JSON. */
+export function terminationResult(pod: PodObject | undefined): RunnerResult | undefined {
+  const messages = (pod?.status?.containerStatuses ?? []).map(
+    (s) => s.state?.terminated?.message ?? s.lastState?.terminated?.message,
+  );
+  const message = messages.find((m) => m !== undefined && m !== "");
+  if (message === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(message) as unknown;
+    return parsed !== null && typeof parsed === "object"
+      ? parsed
+      : { summary: message.slice(0, 1024) };
+  } catch {
+    return { summary: message.slice(0, 1024) };
+  }
+}
+
+function boundedDetails(
+  details: Record<string, unknown> | undefined,
+  extra: Record<string, string>,
+): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  const entries = [
+    ...Object.entries(extra),
+    ...Object.entries(details ?? {}).filter(([k]) => !(k in extra)),
+  ];
+  for (const [k, v] of entries) {
+    if (Object.keys(out).length >= MAX_DETAILS) break;
+    if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") continue;
+    out[k.slice(0, 63)] = String(v).slice(0, 1024);
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function resultOf(outcome: JobOutcome): RunRecord["result"] {
+  if (outcome.succeeded) return "Succeeded";
+  return outcome.reason === "DeadlineExceeded" ? "TimedOut" : "Failed";
+}
+
+function summaryOf(outcome: JobOutcome, runner: RunnerResult | undefined): string {
+  const own = runner?.summary ?? runner?.error;
+  if (outcome.succeeded) return own ?? "Job completed";
+  const why = `${outcome.reason}${outcome.message ? `: ${outcome.message}` : ""}`;
+  return own ? `${why}; ${own}` : why;
+}
+
+/** The record of a finished Job. */
+export function recordFromJob(job: JobObject, pod: PodObject | undefined): RunRecord | undefined {
+  const outcome = jobOutcome(job);
+  if (outcome === undefined) return undefined;
+  const meta = runMetaOf(job);
+  const runner = terminationResult(pod);
+  const extra: Record<string, string> = outcome.succeeded ? {} : { reason: outcome.reason };
+  const details = boundedDetails(runner?.details, extra);
+  const start = jobStartTime(job);
+  return {
+    job: job.metadata.name!,
+    ...(meta.trigger ? { trigger: meta.trigger } : {}),
+    ...(meta.scheduledTime ? { scheduledTime: meta.scheduledTime } : {}),
+    ...(start ? { startTime: start } : {}),
+    ...(outcome.time ? { endTime: outcome.time } : {}),
+    result: resultOf(outcome),
+    summary: summaryOf(outcome, runner).slice(0, 4096),
+    ...(details ? { details } : {}),
+  };
+}
+
+/** A run that ended without a Job outcome (stopped, vanished, overdue). */
+export function abortedRecord(input: {
+  job: string;
+  meta: RunMeta;
+  startTime?: string | undefined;
+  now: Date;
+  result: "Failed" | "TimedOut" | "Cancelled";
+  reason: string;
+  message: string;
+}): RunRecord {
+  return {
+    job: input.job,
+    ...(input.meta.trigger ? { trigger: input.meta.trigger } : {}),
+    ...(input.meta.scheduledTime ? { scheduledTime: input.meta.scheduledTime } : {}),
+    ...(input.startTime ? { startTime: input.startTime } : {}),
+    endTime: input.now.toISOString(),
+    result: input.result,
+    summary: `${input.reason}: ${input.message}`,
+    details: { reason: input.reason },
+  };
+}

@@ -1,0 +1,169 @@
+// Pure: the status a reconcile writes, applied to the FRESH object's status
+// (updateStatus re-reads before writing), so a stale cache never undoes a
+// record written by an earlier reconcile.
+import type {
+  ActiveRun,
+  MaintenanceTaskSpec,
+  MaintenanceTaskStatus,
+  RunRecord,
+} from "../../crds/maintenancetask.ts";
+import { taskType } from "../../crds/maintenancetask.ts";
+import { ConditionType, setCondition } from "../../runtime/conditions.ts";
+import { formatTime } from "../../runtime/normalize.ts";
+import {
+  boundHistory,
+  lastSuccessfulTime,
+  mergeHistory,
+  supersedes,
+  type HistoryLimits,
+} from "./history.ts";
+import type { SchedulePlan } from "./schedule.ts";
+import { vanishedRuns } from "./watchdog.ts";
+
+/** Condition types of MaintenanceTask (besides Ready, SpecValid, Progressing, Suspended). */
+export const MaintenanceConditionType = {
+  /** The most recent finished run succeeded (False: reason says why it failed). */
+  LastRunSucceeded: "LastRunSucceeded",
+} as const;
+
+export interface StatusInput {
+  spec: MaintenanceTaskSpec;
+  plan: SchedulePlan;
+  /** Final records from this reconcile (finished, stopped, overdue Jobs). */
+  records: RunRecord[];
+  /** Runs whose Jobs are unfinished after this reconcile (including new ones). */
+  active: ActiveRun[];
+  /** Names of all the task's Jobs seen in this reconcile (existing or created). */
+  existing: ReadonlySet<string>;
+  now: Date;
+}
+
+export function limitsOf(spec: MaintenanceTaskSpec): HistoryLimits {
+  return { successful: spec.successfulRunsHistoryLimit, failed: spec.failedRunsHistoryLimit };
+}
+
+function recordedNames(status: MaintenanceTaskStatus): Set<string> {
+  const names = new Set((status.history ?? []).map((r) => r.job));
+  if (status.lastRun && status.lastRun.result !== "Running") names.add(status.lastRun.job);
+  return names;
+}
+
+function applyRecords(
+  status: MaintenanceTaskStatus,
+  input: StatusInput,
+  records: RunRecord[],
+): void {
+  const limits = limitsOf(input.spec);
+  const history = mergeHistory(status.history, records, limits);
+  if (history.length > 0) status.history = history;
+  else delete status.history;
+  for (const r of [...records].sort((a, b) => (a.startTime ?? "").localeCompare(b.startTime ?? "")))
+    if (supersedes(r, status.lastRun)) status.lastRun = r;
+  const success = lastSuccessfulTime(status.lastSuccessfulTime, records);
+  if (success) status.lastSuccessfulTime = success;
+}
+
+function applyStarted(status: MaintenanceTaskStatus, input: StatusInput): void {
+  for (const run of input.plan.start) {
+    const active = input.active.find((a) => a.job === run.job);
+    if (!active) continue;
+    const current: RunRecord = { job: run.job, startTime: active.startTime, result: "Running" };
+    if (run.trigger) current.trigger = run.trigger;
+    if (active.scheduledTime) current.scheduledTime = active.scheduledTime;
+    if (supersedes(current, status.lastRun)) status.lastRun = current;
+  }
+}
+
+function applySchedule(status: MaintenanceTaskStatus, input: StatusInput): void {
+  const { plan } = input;
+  if (plan.resolved) status.resolvedSchedule = plan.resolved;
+  else delete status.resolvedSchedule;
+  if (plan.next && !input.spec.suspend) status.nextScheduleTime = formatTime(plan.next);
+  else delete status.nextScheduleTime;
+  if (plan.lastScheduleTime) status.lastScheduleTime = formatTime(plan.lastScheduleTime);
+  if (plan.runNowToken !== undefined) status.lastRunNowToken = plan.runNowToken;
+}
+
+function readyMessage(input: StatusInput, status: MaintenanceTaskStatus): [string, string] {
+  if (input.spec.suspend) return ["Suspended", "suspended: no new runs start"];
+  if (input.spec.schedule !== undefined)
+    return ["Scheduled", `next run at ${status.nextScheduleTime ?? "never"}`];
+  return status.lastScheduleTime
+    ? ["RanOnce", "the task has no schedule and was started once"]
+    : ["Pending", "the task has no schedule and runs once"];
+}
+
+type Cond = { type: string; status: "True" | "False"; reason: string; message: string };
+
+function suspendedCondition(suspend: boolean): Cond {
+  return {
+    type: ConditionType.Suspended,
+    status: suspend ? "True" : "False",
+    reason: suspend ? "Suspended" : "NotSuspended",
+    message: "",
+  };
+}
+
+function progressingCondition(status: MaintenanceTaskStatus): Cond {
+  const active = status.active ?? [];
+  if (active.length === 0)
+    return { type: ConditionType.Progressing, status: "False", reason: "Idle", message: "" };
+  return {
+    type: ConditionType.Progressing,
+    status: "True",
+    reason: "RunActive",
+    message: `running: ${active.map((a) => a.job).join(", ")}`,
+  };
+}
+
+function lastRunCondition(status: MaintenanceTaskStatus): Cond | undefined {
+  const last = status.lastRun;
+  if (last === undefined || last.result === "Running") return undefined;
+  const ok = last.result === "Succeeded";
+  return {
+    type: MaintenanceConditionType.LastRunSucceeded,
+    status: ok ? "True" : "False",
+    reason: ok ? "Succeeded" : (last.details?.reason ?? last.result),
+    message: `${last.job}: ${last.summary ?? last.result}`.slice(0, 1024),
+  };
+}
+
+function applyConditions(
+  status: MaintenanceTaskStatus,
+  input: StatusInput,
+  generation?: number,
+): void {
+  const [reason, message] = readyMessage(input, status);
+  const conditions: (Cond | undefined)[] = [
+    { type: ConditionType.Ready, status: "True", reason, message },
+    suspendedCondition(input.spec.suspend),
+    progressingCondition(status),
+    lastRunCondition(status),
+  ];
+  for (const c of conditions) if (c) setCondition(status, c, generation, input.now);
+}
+
+/** The status mutator of one reconcile. */
+export function statusMutator(input: StatusInput) {
+  return (status: MaintenanceTaskStatus, obj: { metadata: { generation?: number } }): void => {
+    const generation = obj.metadata.generation;
+    const recorded = recordedNames(status);
+    const vanished = vanishedRuns({
+      active: status.active,
+      existing: input.existing,
+      recorded: new Set([...recorded, ...input.records.map((r) => r.job)]),
+      now: input.now,
+    });
+    const fresh = [...input.records, ...vanished];
+    status.observedGeneration = generation;
+    const type = taskType(input.spec.task);
+    if (type) status.task = type;
+    applySchedule(status, input);
+    if (input.active.length > 0) status.active = input.active;
+    else delete status.active;
+    applyRecords(status, input, fresh);
+    applyStarted(status, input);
+    if (status.history) status.history = boundHistory(status.history, limitsOf(input.spec));
+    applyConditions(status, input, generation);
+  };
+}

@@ -1,0 +1,293 @@
+// The MaintenanceTask reconcile driven by a FakeClock against the real API
+// server (and the real Job controller): time-dependent behaviour — an outage
+// across several slots, a restart between creating a Job and writing status,
+// the concurrency policies, the watchdog — without waiting for wall-clock
+// minutes. No pod runner here: the Jobs' pods stay Pending, so runs stay active.
+import { CoreV1Api } from "@kubernetes/client-node";
+import { randomUUID } from "node:crypto";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  reconcileMaintenanceTask,
+  buildJob,
+  jobKind,
+  TASK_LABEL,
+} from "../../src/controllers/maintenancetask/index.ts";
+import type { MaintenanceTask } from "../../src/controllers/maintenancetask/controller.ts";
+import { MaintenanceTaskSpec, maintenanceTaskDescriptor } from "../../src/crds/maintenancetask.ts";
+import { FakeClock } from "../../src/runtime/clock.ts";
+import type { ReconcileContext, ReconcileResult } from "../../src/runtime/controller.ts";
+import { EventRecorder } from "../../src/runtime/events.ts";
+import { KubeClient, type KubeObject } from "../../src/runtime/kube.ts";
+import { createLogger } from "../../src/runtime/log.ts";
+import { scheduledJobName, runNowJobName, onceJobName } from "../../src/schedule/index.ts";
+import { createTestNamespace, installCrds, useSharedEnv } from "../env/index.ts";
+
+const env = useSharedEnv();
+let ns: string;
+let client: KubeClient;
+const IMAGE = "ghcr.io/pake/pake-operator:test";
+const MINUTE = 60_000;
+
+beforeAll(async () => {
+  await installCrds(env);
+  ns = await createTestNamespace(env, "mt-reconcile");
+  client = new KubeClient(env.kubeConfig());
+});
+
+interface Job extends KubeObject {
+  status?: { active?: number };
+}
+
+async function createTask(
+  name: string,
+  spec: Record<string, unknown>,
+  annotations?: Record<string, string>,
+): Promise<MaintenanceTask> {
+  return client.create<MaintenanceTask>(maintenanceTaskDescriptor, {
+    metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) },
+    spec: { task: { logCleanup: { claimName: "logs" } }, ...spec },
+  });
+}
+
+const getTask = (name: string) =>
+  client.get<MaintenanceTask>(maintenanceTaskDescriptor, { namespace: ns, name });
+
+async function jobsOf(name: string): Promise<Job[]> {
+  const list = await client.list<Job>(jobKind, {
+    namespace: ns,
+    labelSelector: `${TASK_LABEL}=${name}`,
+  });
+  return list.items.filter((j) => !j.metadata.deletionTimestamp);
+}
+
+function context(clock: FakeClock): ReconcileContext {
+  return {
+    controller: "maintenancetask",
+    key: "test",
+    reconcileId: randomUUID(),
+    log: createLogger({ level: "silent" }),
+    client,
+    events: new EventRecorder({ client, component: "pake-operator", clock }),
+    clock,
+    signal: new AbortController().signal,
+  };
+}
+
+/** One reconcile of the object as the API server has it now. */
+async function reconcile(name: string, clock: FakeClock): Promise<ReconcileResult> {
+  return reconcileMaintenanceTask(await getTask(name), context(clock), { runnerImage: IMAGE });
+}
+
+const creationOf = (t: MaintenanceTask) => Date.parse(String(t.metadata.creationTimestamp));
+const minuteFloor = (ms: number) => Math.floor(ms / MINUTE) * MINUTE;
+
+async function eventsOf(name: string, reason: string) {
+  const list = await env
+    .kubeConfig()
+    .makeApiClient(CoreV1Api)
+    .listNamespacedEvent({
+      namespace: ns,
+      fieldSelector: `involvedObject.name=${name},reason=${reason}`,
+    });
+  return list.items;
+}
+
+describe("Given a task on * * * * * and an operator that was down for five slots", () => {
+  it("When it reconciles, then exactly one run starts (the newest slot) and the re-queue is the next minute", async () => {
+    const task = await createTask("outage", { schedule: "* * * * *" });
+    const clock = new FakeClock(creationOf(task) + 5 * MINUTE + 30_000);
+    const slot = minuteFloor(clock.now());
+
+    const result = await reconcile("outage", clock);
+
+    const jobs = await jobsOf("outage");
+    expect(jobs.map((j) => j.metadata.name)).toEqual([scheduledJobName("outage", new Date(slot))]);
+    const status = (await getTask("outage")).status!;
+    expect(status.lastScheduleTime).toBe(new Date(slot).toISOString().replace(".000Z", "Z"));
+    expect(status.active).toHaveLength(1);
+    expect(status.lastRun).toMatchObject({ result: "Running", trigger: "Schedule" });
+    expect(result.requeueAfter).toBe(slot + MINUTE - clock.now());
+    const catchingUp = await eventsOf("outage", "CatchingUp");
+    expect(catchingUp[0]?.message).toMatch(/earlier missed run\(s\) skipped/);
+
+    await reconcile("outage", clock);
+    expect(await jobsOf("outage")).toHaveLength(1);
+  });
+});
+
+describe("Given an operator that crashed after creating a Job and before writing status", () => {
+  it("When the restarted operator reconciles, then no second Job is created and status catches up", async () => {
+    const task = await createTask("restart", { schedule: "* * * * *" });
+    const clock = new FakeClock(creationOf(task) + 2 * MINUTE + 10_000);
+    const slot = new Date(minuteFloor(clock.now()));
+    const job = buildJob(
+      {
+        name: "restart",
+        namespace: ns,
+        uid: task.metadata.uid!,
+        spec: MaintenanceTaskSpec.parse(task.spec),
+      },
+      { job: scheduledJobName("restart", slot), trigger: "Schedule", slot },
+      IMAGE,
+    );
+    await client.create(jobKind, job);
+    expect((await getTask("restart")).status?.lastScheduleTime).toBeUndefined();
+
+    await reconcile("restart", clock);
+
+    expect((await jobsOf("restart")).map((j) => j.metadata.name)).toEqual([job.metadata.name]);
+    const status = (await getTask("restart")).status!;
+    expect(status.active?.map((a) => a.job)).toEqual([job.metadata.name]);
+    expect(Date.parse(status.lastScheduleTime!)).toBe(slot.getTime());
+  });
+
+  it("When two operators reconcile the same slot at once, then the second create's AlreadyExists counts as success", async () => {
+    const task = await createTask("twins", { schedule: "* * * * *" });
+    const clock = new FakeClock(creationOf(task) + 2 * MINUTE + 10_000);
+    const stale = await getTask("twins");
+    await Promise.all([
+      reconcileMaintenanceTask(structuredClone(stale), context(clock), { runnerImage: IMAGE }),
+      reconcileMaintenanceTask(structuredClone(stale), context(clock), { runnerImage: IMAGE }),
+    ]);
+    expect(await jobsOf("twins")).toHaveLength(1);
+  });
+});
+
+describe("Given a run that is still active when the next slot comes", () => {
+  async function twoSlots(name: string, policy: string) {
+    const task = await createTask(name, { schedule: "* * * * *", concurrencyPolicy: policy });
+    const clock = new FakeClock(creationOf(task) + MINUTE + 5_000);
+    await reconcile(name, clock);
+    const first = (await jobsOf(name)).map((j) => j.metadata.name!);
+    expect(first).toHaveLength(1);
+    await clock.advance(MINUTE);
+    await reconcile(name, clock);
+    return { first: first[0]!, clock };
+  }
+
+  it("When concurrencyPolicy is Forbid, then the new slot is skipped with a Warning", async () => {
+    const { first } = await twoSlots("forbid", "Forbid");
+    expect((await jobsOf("forbid")).map((j) => j.metadata.name)).toEqual([first]);
+    const skipped = await eventsOf("forbid", "SkippedConcurrentRun");
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]!.type).toBe("Warning");
+  });
+
+  it("When concurrencyPolicy is Allow, then both runs are active", async () => {
+    await twoSlots("allow", "Allow");
+    expect(await jobsOf("allow")).toHaveLength(2);
+    expect((await getTask("allow")).status?.active).toHaveLength(2);
+  });
+
+  it("When concurrencyPolicy is Replace, then the old Job is deleted, recorded Cancelled, and the new one runs", async () => {
+    const { first } = await twoSlots("replace", "Replace");
+    const jobs = (await jobsOf("replace")).map((j) => j.metadata.name);
+    expect(jobs).toHaveLength(1);
+    expect(jobs).not.toContain(first);
+    const status = (await getTask("replace")).status!;
+    expect(status.history?.[0]).toMatchObject({ job: first, result: "Cancelled" });
+    expect(status.active?.map((a) => a.job)).toEqual(jobs);
+  });
+});
+
+describe("Given a task with an invalid time zone", () => {
+  it("When it reconciles, then SpecValid=False names spec.timeZone, one Warning Event, no Job, no re-queue", async () => {
+    const task = await createTask("bad-zone", { schedule: "* * * * *", timeZone: "Mars/Olympus" });
+    const clock = new FakeClock(creationOf(task) + 3 * MINUTE);
+    expect(await reconcile("bad-zone", clock)).toEqual({});
+    await reconcile("bad-zone", clock);
+    const status = (await getTask("bad-zone")).status!;
+    expect(status.conditions?.find((c) => c.type === "SpecValid")).toMatchObject({
+      status: "False",
+      reason: "InvalidSpec",
+    });
+    expect(status.conditions?.find((c) => c.type === "SpecValid")?.message).toContain(
+      "spec.timeZone",
+    );
+    expect(await jobsOf("bad-zone")).toHaveLength(0);
+    expect(await eventsOf("bad-zone", "InvalidSpec")).toHaveLength(1);
+  });
+});
+
+describe("Given the watchdog", () => {
+  it("When an active run's Job is deleted, then the run is recorded Failed with JobVanished", async () => {
+    const task = await createTask("vanish", { schedule: "* * * * *" });
+    const clock = new FakeClock(creationOf(task) + MINUTE + 5_000);
+    await reconcile("vanish", clock);
+    const [job] = await jobsOf("vanish");
+    await client.delete(
+      jobKind,
+      { namespace: ns, name: job!.metadata.name! },
+      { propagationPolicy: "Background" },
+    );
+    await clock.advance(1_000);
+    await reconcile("vanish", clock);
+    const status = (await getTask("vanish")).status!;
+    expect(status.active).toBeUndefined();
+    expect(status.lastRun).toMatchObject({
+      job: job!.metadata.name,
+      result: "Failed",
+      details: { reason: "JobVanished" },
+    });
+    expect(status.conditions?.find((c) => c.type === "LastRunSucceeded")).toMatchObject({
+      status: "False",
+      reason: "JobVanished",
+    });
+  });
+
+  it("When a Job never finishes, then after timeout plus grace it is deleted and recorded TimedOut", async () => {
+    const task = await createTask(
+      "stuck",
+      { schedule: "0 0 1 1 *", timeout: "10s" },
+      { "pake.dev/run-now": "go" },
+    );
+    const clock = new FakeClock(creationOf(task) + 1_000);
+    const first = await reconcile("stuck", clock);
+    const [job] = await jobsOf("stuck");
+    expect(job).toBeDefined();
+    expect(first.requeueAfter).toBeLessThanOrEqual(70_000);
+    await clock.advance(75_000);
+    await reconcile("stuck", clock);
+    expect(await jobsOf("stuck")).toHaveLength(0);
+    expect((await getTask("stuck")).status?.lastRun).toMatchObject({
+      job: job!.metadata.name,
+      result: "TimedOut",
+      details: { reason: "WatchdogTimeout" },
+    });
+  });
+});
+
+describe("Given run-now annotations and a task without a schedule", () => {
+  it("When a token is set, then exactly one Job per distinct token runs, and status records the token", async () => {
+    await createTask("manual", { schedule: "0 3 * * 0" }, { "pake.dev/run-now": "t1" });
+    const clock = new FakeClock(Date.now());
+    await reconcile("manual", clock);
+    await reconcile("manual", clock);
+    expect((await jobsOf("manual")).map((j) => j.metadata.name)).toEqual([
+      runNowJobName("manual", "t1"),
+    ]);
+    expect((await getTask("manual")).status?.lastRunNowToken).toBe("t1");
+    await client.patch(
+      maintenanceTaskDescriptor,
+      { namespace: ns, name: "manual" },
+      {
+        metadata: { annotations: { "pake.dev/run-now": "t2" } },
+      },
+    );
+    await reconcile("manual", clock);
+    await reconcile("manual", clock);
+    expect(await jobsOf("manual")).toHaveLength(2);
+    expect((await getTask("manual")).status?.lastRunNowToken).toBe("t2");
+  });
+
+  it("When a task has no schedule, then it runs once and never again", async () => {
+    await createTask("once", {});
+    const clock = new FakeClock(Date.now());
+    expect(await reconcile("once", clock)).toMatchObject({
+      requeueAfter: expect.any(Number) as number,
+    });
+    await clock.advance(10 * MINUTE);
+    await reconcile("once", clock);
+    expect((await jobsOf("once")).map((j) => j.metadata.name)).toEqual([onceJobName("once")]);
+  });
+});
