@@ -33,3 +33,10 @@ export {
   type OperatorOptions,
   type OperatorProcess,
 } from "./operator.ts";
+export {
+  startPodRunner,
+  POD_RUNNER_SELECTOR,
+  type PodRunner,
+  type PodRunnerOptions,
+  type PodRun,
+} from "./pod-runner.ts";

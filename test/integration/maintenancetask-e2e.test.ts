@@ -1,0 +1,275 @@
+// End to end with the real operator process: schedule → Job (real Job
+// controller) → pod runner (plays the kubelet: runs `pake-operator run <task>`
+// locally) → runner against real PostgreSQL, Redis and files → termination
+// message → status. Also: a run past its timeout ends with DeadlineExceeded
+// and its process is killed; run-now runs once per token, across a restart.
+import { mkdtempSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
+import { join } from "node:path";
+import { Redis as RedisClient } from "ioredis";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jobKind, TASK_LABEL } from "../../src/controllers/maintenancetask/index.ts";
+import type { MaintenanceTaskStatus } from "../../src/crds/maintenancetask.ts";
+import { KubeClient } from "../../src/runtime/kube.ts";
+import {
+  createTestNamespace,
+  installCrds,
+  killOperators,
+  startOperator,
+  startPodRunner,
+  useSharedEnv,
+  waitFor,
+  type OperatorProcess,
+  type PodRunner,
+} from "../env/index.ts";
+
+const env = useSharedEnv();
+const IMAGE = "ghcr.io/pake/pake-operator:e2e";
+let ns: string;
+let operator: OperatorProcess;
+let runner: PodRunner;
+let client: KubeClient;
+let logsDir: string;
+let silent: Server;
+const secretKind = { group: "", version: "v1", plural: "secrets", kind: "Secret" };
+const sockets: Socket[] = [];
+
+function launchOperator(suffix: string): OperatorProcess {
+  return startOperator({
+    name: `operator-mt-e2e-${ns}-${suffix}`,
+    kubeconfigPath: env.kubeconfigPath,
+    runDir: env.runDir,
+    args: ["--leader-elect=false", "--namespaces", ns, "--runner-image", IMAGE],
+  });
+}
+
+async function ready(op: OperatorProcess): Promise<void> {
+  await waitFor(async () => (await op.text("/readyz")).includes("ok"), {
+    what: "operator readiness",
+    process: op.proc,
+    timeoutMs: 30_000,
+  });
+}
+
+beforeAll(async () => {
+  await installCrds(env);
+  ns = await createTestNamespace(env, "mt-e2e");
+  client = new KubeClient(env.kubeConfig());
+  logsDir = mkdtempSync(join(env.runDir, "mt-logs-"));
+  silent = createServer((s) => sockets.push(s));
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  const port = (silent.address() as { port: number }).port;
+  const secret = (name: string, data: Record<string, string>) =>
+    client.create(secretKind, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name, namespace: ns },
+      stringData: data,
+    });
+  await secret("pg", { uri: env.postgres.uri });
+  await secret("redis", { url: env.redis.url });
+  await secret("silent-redis", { url: `redis://127.0.0.1:${port}` });
+  operator = launchOperator("a");
+  await ready(operator);
+  runner = startPodRunner({
+    kubeConfig: env.kubeConfig(),
+    runDir: join(env.runDir, `pod-runner-${ns}`),
+    image: "ghcr.io/pake/pake-operator",
+    namespaces: [ns],
+    volumes: { logs: logsDir },
+  });
+});
+
+afterAll(async () => {
+  await runner?.stop();
+  await killOperators();
+  for (const s of sockets) s.destroy();
+  silent?.close();
+});
+
+async function apply(
+  name: string,
+  spec: Record<string, unknown>,
+  annotations?: Record<string, string>,
+) {
+  const file = join(env.runDir, `mt-${ns}-${name}-${Date.now()}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: "pake.dev/v1alpha1",
+      kind: "MaintenanceTask",
+      metadata: { name, ...(annotations ? { annotations } : {}) },
+      spec,
+    }),
+  );
+  const result = await env.kubectl("apply", "-n", ns, "-f", file);
+  expect(result.stderr).toBe("");
+}
+
+async function statusOf(name: string): Promise<MaintenanceTaskStatus> {
+  const r = await env.kubectl("get", "maintenancetask", name, "-n", ns, "-o", "json");
+  return (JSON.parse(r.stdout) as { status?: MaintenanceTaskStatus }).status ?? {};
+}
+
+async function waitForResult(
+  name: string,
+  timeoutMs: number,
+  job?: string,
+): Promise<MaintenanceTaskStatus> {
+  let status: MaintenanceTaskStatus = {};
+  await waitFor(
+    async () => {
+      status = await statusOf(name);
+      const last = status.lastRun;
+      return (
+        last !== undefined && last.result !== "Running" && (job === undefined || last.job === job)
+      );
+    },
+    { what: `a final result of ${name}`, process: operator.proc, timeoutMs },
+  );
+  return status;
+}
+
+async function jobsOf(name: string): Promise<string[]> {
+  const list = await client.list(jobKind, {
+    namespace: ns,
+    labelSelector: `${TASK_LABEL}=${name}`,
+  });
+  return list.items.map((j) => j.metadata.name!).sort();
+}
+
+describe("Given the operator, the pod runner, PostgreSQL, Redis and a log volume", () => {
+  it("When logCleanup, cacheCleanup and databaseVacuum are due on * * * * *, then each runs as a Job and its result lands in status", async () => {
+    const old = Date.now() / 1000 - 10 * 86400;
+    for (const f of ["a.log", "b.log.1", "keep.txt"]) {
+      writeFileSync(join(logsDir, f), "x".repeat(1000));
+      utimesSync(join(logsDir, f), old, old);
+    }
+    writeFileSync(join(logsDir, "fresh.log"), "new");
+    const redis = new RedisClient(env.redis.url);
+    for (let i = 0; i < 25; i++) await redis.set(`mte2e:${i}`, "v");
+    await redis.set("other:1", "v");
+    const db = new pg.Client({ connectionString: env.postgres.uri });
+    await db.connect();
+    await db.query("CREATE TABLE IF NOT EXISTS mt_e2e (id int)");
+    await db.query("INSERT INTO mt_e2e SELECT generate_series(1, 1000)");
+    await db.end();
+
+    await apply("logs", {
+      schedule: "* * * * *",
+      task: { logCleanup: { claimName: "logs", maxAge: "7d" } },
+    });
+    await apply("cache", {
+      schedule: "* * * * *",
+      task: { cacheCleanup: { urlSecretRef: { name: "redis", key: "url" }, pattern: "mte2e:*" } },
+    });
+    await apply("vacuum", {
+      schedule: "* * * * *",
+      task: { databaseVacuum: { connectionSecretRef: { name: "pg" }, tables: ["mt_e2e"] } },
+    });
+
+    const [logs, cache, vacuum] = await Promise.all([
+      waitForResult("logs", 110_000),
+      waitForResult("cache", 110_000),
+      waitForResult("vacuum", 110_000),
+    ]);
+
+    expect(logs.lastRun).toMatchObject({ result: "Succeeded", trigger: "Schedule" });
+    expect(logs.lastRun?.details).toMatchObject({ filesDeleted: "2" });
+    expect(readdirSync(logsDir).sort()).toEqual(["fresh.log", "keep.txt"]);
+    expect(cache.lastRun).toMatchObject({ result: "Succeeded" });
+    expect(await redis.keys("mte2e:*")).toEqual([]);
+    expect(await redis.get("other:1")).toBe("v");
+    await redis.quit();
+    expect(vacuum.lastRun).toMatchObject({ result: "Succeeded" });
+    expect(vacuum.lastRun?.summary).toMatch(/mt_e2e|1 table/);
+    for (const s of [logs, cache, vacuum]) {
+      expect(s.lastScheduleTime).toBeDefined();
+      expect(Date.parse(s.nextScheduleTime!)).toBeGreaterThan(Date.parse(s.lastScheduleTime!));
+      expect(s.lastSuccessfulTime).toBeDefined();
+      expect(s.history?.[0]?.job).toBe(s.lastRun?.job);
+      expect(s.resolvedSchedule).toBe("* * * * *");
+    }
+    const wait = await env.kubectl(
+      "wait",
+      "-n",
+      ns,
+      "--for=condition=LastRunSucceeded",
+      "--timeout=5s",
+      "maintenancetask/logs",
+      "maintenancetask/cache",
+      "maintenancetask/vacuum",
+    );
+    expect(wait.code).toBe(0);
+    // No secret value reaches status.
+    expect(JSON.stringify(vacuum)).not.toContain(env.postgres.password);
+  }, 150_000);
+
+  it("When a run exceeds its timeout, then the Job fails with DeadlineExceeded, the run is TimedOut and its process is killed", async () => {
+    await apply(
+      "hangs",
+      {
+        schedule: "0 0 1 1 *",
+        timeout: "10s",
+        task: {
+          cacheCleanup: { urlSecretRef: { name: "silent-redis", key: "url" }, pattern: "*" },
+        },
+      },
+      { "pake.dev/run-now": "1" },
+    );
+    const status = await waitForResult("hangs", 45_000);
+    expect(status.lastRun).toMatchObject({
+      result: "TimedOut",
+      details: { reason: "DeadlineExceeded" },
+    });
+    expect(status.lastRun?.summary).toContain("DeadlineExceeded");
+    expect(status.conditions?.find((c) => c.type === "LastRunSucceeded")).toMatchObject({
+      status: "False",
+      reason: "DeadlineExceeded",
+    });
+    const run = runner.runs.find((r) => r.pod.startsWith(status.lastRun!.job));
+    expect(run).toBeDefined();
+    await waitFor(() => Promise.resolve(!run!.process.running), {
+      what: "the runner process to be killed",
+      timeoutMs: 10_000,
+    });
+  }, 60_000);
+
+  it("When run-now tokens are set, then each distinct token runs once, also across an operator restart", async () => {
+    await apply(
+      "manual",
+      { schedule: "0 3 * * 0", task: { logCleanup: { claimName: "logs", maxAge: "30d" } } },
+      { "pake.dev/run-now": "first" },
+    );
+    const first = await waitForResult("manual", 30_000);
+    expect(first.lastRun).toMatchObject({ result: "Succeeded", trigger: "RunNow" });
+    expect(first.lastRunNowToken).toBe("first");
+    expect(await jobsOf("manual")).toHaveLength(1);
+
+    await killOperators();
+    operator = launchOperator("b");
+    await ready(operator);
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(await jobsOf("manual")).toHaveLength(1);
+
+    await env.kubectl(
+      "annotate",
+      "-n",
+      ns,
+      "--overwrite",
+      "maintenancetask/manual",
+      "pake.dev/run-now=second",
+    );
+    await waitFor(async () => (await statusOf("manual")).lastRunNowToken === "second", {
+      what: "token second",
+      process: operator.proc,
+      timeoutMs: 20_000,
+    });
+    const second = await waitForResult("manual", 30_000, (await statusOf("manual")).lastRun?.job);
+    expect(second.lastRun).toMatchObject({ result: "Succeeded", trigger: "RunNow" });
+    expect(second.lastRun?.job).not.toBe(first.lastRun?.job);
+    expect(await jobsOf("manual")).toHaveLength(2);
+    expect(runner.runs.filter((r) => r.pod.startsWith("manual-"))).toHaveLength(2);
+  }, 90_000);
+});
