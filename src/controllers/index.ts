@@ -3,11 +3,7 @@
 // its controller validates the spec semantically and reports SpecValid and
 // Ready in status, so a wrong spec is visible at once.
 import type { KubeConfig } from "@kubernetes/client-node";
-import {
-  backupPolicyDescriptor,
-  healthCheckDescriptor,
-  incidentDescriptor,
-} from "../crds/index.ts";
+import { backupPolicyDescriptor, incidentDescriptor } from "../crds/index.ts";
 import {
   ConditionReason,
   ConditionType,
@@ -19,9 +15,11 @@ import { createController } from "../runtime/controller.ts";
 import type { KindDescriptor, KubeObject } from "../runtime/kube.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Manager } from "../runtime/manager.ts";
+import { healthCheckOptionsFromEnv } from "./healthcheck/config.ts";
+import { createHealthCheckSystem } from "./healthcheck/controller.ts";
 import { createMaintenanceTaskController } from "./maintenancetask/index.ts";
 import { reconcileSpecValidity, type SpecValidator } from "./spec-validation.ts";
-import { validateBackupPolicy, validateHealthCheck, validateIncident } from "./validators.ts";
+import { validateBackupPolicy, validateIncident } from "./validators.ts";
 
 export interface ControllerDeps {
   kubeConfig: KubeConfig;
@@ -37,11 +35,6 @@ interface KindController {
 
 const kinds: KindController[] = [
   {
-    name: "healthcheck",
-    kind: healthCheckDescriptor,
-    validate: validateHealthCheck as SpecValidator<KubeObject>,
-  },
-  {
     name: "backuppolicy",
     kind: backupPolicyDescriptor,
     validate: validateBackupPolicy as SpecValidator<KubeObject>,
@@ -55,6 +48,16 @@ const kinds: KindController[] = [
 
 /** Adds every controller to the manager. Returns the names registered. */
 export function registerControllers(manager: Manager, deps: ControllerDeps): string[] {
+  // HealthCheck: controller, probe engine (leader-only) and the /health API.
+  const health = createHealthCheckSystem({
+    kubeConfig: deps.kubeConfig,
+    namespaces: deps.config.namespaces,
+    logger: deps.logger.child({ controller: "healthcheck" }),
+    ...healthCheckOptionsFromEnv(process.env),
+  });
+  manager.add(health.probes);
+  manager.add(health.controller);
+  manager.http.mount("/health", health.api);
   for (const entry of kinds) {
     manager.add(
       createController<KubeObject>({
@@ -89,5 +92,5 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): str
     );
   }
   manager.add(createMaintenanceTaskController(deps));
-  return ["maintenancetask", ...kinds.map((k) => k.name)];
+  return ["healthcheck", "maintenancetask", ...kinds.map((k) => k.name)];
 }

@@ -1,0 +1,271 @@
+// The HealthCheck controller: reconciles each HealthCheck into the probe
+// engine and the engine's reports into status.
+//
+// reconcile(hc):
+//   1. semantic spec validation first: an invalid spec is taken out of the
+//      engine (no probing) and reported as SpecValid=False / Ready=False;
+//   2. the referenced Secrets are read by name (and watched by name, see
+//      secrets.ts); a missing Secret or key gives Ready=False with reason
+//      ReferenceNotFound naming the Secret and key, the check leaves the
+//      engine, and the reconcile comes back when the Secret appears (its
+//      by-name watch) or after a minute: never a hot loop;
+//   3. the resolved target goes into the engine (add or change; suspend);
+//      the Secrets' resourceVersions are its connectionVersion, so a rotated
+//      Secret closes the old connections and the next probe reconnects;
+//      a new generation is probed at once;
+//   4. target description, observedGeneration and the Ready/Suspended
+//      conditions are written when they change.
+// Deleting a HealthCheck removes it from the engine (informer delete event);
+// its Incidents go with it through their owner reference.
+//
+// Probe reports are handled in reports.ts; the /health API in http-api.ts.
+import type { KubeConfig } from "@kubernetes/client-node";
+import {
+  HealthCheckSpec,
+  healthCheckDescriptor,
+  parseDuration,
+  type HealthCheckTarget,
+} from "../../crds/index.ts";
+import { ProbeEngine } from "../../probes/engine.ts";
+import {
+  TargetResolutionError,
+  describeTarget,
+  referencedSecrets,
+  resolveTarget,
+} from "../../probes/resolve.ts";
+import type { ProbeTarget } from "../../probes/types.ts";
+import { realClock, type Clock } from "../../runtime/clock.ts";
+import { ConditionReason } from "../../runtime/conditions.ts";
+import {
+  createController,
+  type Controller,
+  type ReconcileContext,
+  type ReconcileResult,
+} from "../../runtime/controller.ts";
+import { EventRecorder } from "../../runtime/events.ts";
+import type { RouteHandler } from "../../runtime/http-server.ts";
+import { KubeClient, objectKey } from "../../runtime/kube.ts";
+import type { Logger } from "../../runtime/log.ts";
+import type { Runnable } from "../../runtime/runnable.ts";
+import { reconcileSpecValidity } from "../spec-validation.ts";
+import { validateHealthCheck } from "../validators.ts";
+import { healthApi } from "./http-api.ts";
+import { IncidentManager } from "./incidents.ts";
+import { ReportHandler } from "./reports.ts";
+import { SecretWatcher } from "./secrets.ts";
+import {
+  HealthReason,
+  applyReconcile,
+  redact,
+  type HealthCheckObject as HealthCheck,
+  type Status,
+} from "./status.ts";
+
+/** Retry of a check whose Secret is missing, besides the Secret's own watch. */
+export const MISSING_REFERENCE_RETRY_MS = 60_000;
+
+export interface HealthCheckControllerOptions {
+  kubeConfig: KubeConfig;
+  /** Namespaces to watch; empty or undefined: all. */
+  namespaces?: string[];
+  logger: Logger;
+  clock?: Clock;
+  /** Longest time between status writes of an unchanged check. Default 60 s. */
+  statusIntervalMs?: number;
+  /** Probes running at once. Default 16. */
+  concurrency?: number;
+  /** Reconcile workers. Default 4. */
+  workers?: number;
+}
+
+export interface HealthCheckSystem {
+  controller: Controller<HealthCheck>;
+  engine: ProbeEngine;
+  secrets: SecretWatcher;
+  /** The probe engine (and the Secret watches) as one leader-only runnable. */
+  probes: Runnable;
+  /** GET /health, /health/detailed, /health/<namespace>/<name>. */
+  api: RouteHandler;
+}
+
+interface Resolved {
+  target?: ProbeTarget;
+  connectionVersion?: string;
+  problem?: { reason: string; message: string };
+}
+
+/** Where a target's Secret references are, for messages ("pake-redis key url"). */
+export function secretReferences(target: HealthCheckTarget): string[] {
+  const refs: string[] = [];
+  if (target.postgres)
+    refs.push(
+      `spec.target.postgres.connectionSecretRef ${target.postgres.connectionSecretRef.name} (key uri, or host/port/user/password/dbname)`,
+    );
+  if (target.redis)
+    refs.push(
+      `spec.target.redis.urlSecretRef ${target.redis.urlSecretRef.name} key ${target.redis.urlSecretRef.key}`,
+    );
+  for (const h of target.http?.headersFrom ?? [])
+    refs.push(
+      `spec.target.http.headersFrom[${h.name}] ${h.secretKeyRef.name} key ${h.secretKeyRef.key}`,
+    );
+  return refs;
+}
+
+function resolutionProblem(
+  err: TargetResolutionError,
+  target: HealthCheckTarget,
+): { reason: string; message: string } {
+  const missing = /not found|has no key/.test(err.message);
+  return {
+    reason: missing ? ConditionReason.ReferenceNotFound : HealthReason.InvalidTarget,
+    message: redact(`${err.message}; referenced by ${secretReferences(target).join(", ")}`),
+  };
+}
+
+export function createHealthCheckSystem(opts: HealthCheckControllerOptions): HealthCheckSystem {
+  const clock = opts.clock ?? realClock;
+  const log = opts.logger;
+  const client = new KubeClient(opts.kubeConfig);
+  const events = new EventRecorder({ client, component: "pake-operator", clock, logger: log });
+  const observedGenerations = new Map<string, number | undefined>();
+  // The controller is created last; closures reach it through this holder.
+  const holder: { controller?: Controller<HealthCheck> } = {};
+
+  const secrets = new SecretWatcher({
+    kubeConfig: opts.kubeConfig,
+    client,
+    logger: log,
+    onChange: (keys) => keys.forEach((k) => holder.controller?.enqueue(k)),
+  });
+  const forget = async (key: string): Promise<void> => {
+    secrets.forget(key);
+    observedGenerations.delete(key);
+    await engine.remove(key);
+  };
+  const reports = new ReportHandler({
+    client,
+    events,
+    incidents: new IncidentManager({ client, events, log }),
+    log,
+    lookup: (key) => holder.controller?.informer.getByKey(key),
+    remove: forget,
+    now: () => clock.now(),
+  });
+  const engine = new ProbeEngine({
+    onReport: (report) => reports.handle(report),
+    concurrency: opts.concurrency ?? 16,
+    clock,
+    logger: log,
+  });
+
+  async function resolve(hc: HealthCheck, target: HealthCheckTarget): Promise<Resolved> {
+    const namespace = hc.metadata.namespace ?? "default";
+    const versions: string[] = [];
+    const readSecret = async (name: string) => {
+      const secret = await secrets.read(namespace, name);
+      if (secret) versions.push(`${name}@${secret.resourceVersion}`);
+      return secret?.data;
+    };
+    try {
+      const resolved = await resolveTarget(target, {
+        namespace,
+        readSecret,
+        kubeConfig: opts.kubeConfig,
+      });
+      return { target: resolved, connectionVersion: versions.sort().join(",") };
+    } catch (err) {
+      if (err instanceof TargetResolutionError) return { problem: resolutionProblem(err, target) };
+      throw err;
+    }
+  }
+
+  function toEngine(hc: HealthCheck, spec: HealthCheckSpec, resolved: Resolved, key: string): void {
+    const known = engine.has(key);
+    const generation = hc.metadata.generation;
+    engine.upsert({
+      key,
+      namespace: hc.metadata.namespace ?? "default",
+      name: hc.metadata.name ?? "",
+      target: resolved.target!,
+      intervalMs: parseDuration(spec.interval),
+      timeoutMs: parseDuration(spec.timeout),
+      suspend: spec.suspend,
+      policy: {
+        thresholds: spec.thresholds,
+        failureThreshold: spec.failureThreshold,
+        successThreshold: spec.successThreshold,
+        statusIntervalMs: opts.statusIntervalMs,
+      },
+      connectionVersion: resolved.connectionVersion,
+      status: hc.status,
+    });
+    if (known && observedGenerations.get(key) !== generation && !spec.suspend) engine.runNow(key);
+    observedGenerations.set(key, generation);
+  }
+
+  async function reconcile(hc: HealthCheck, ctx: ReconcileContext): Promise<ReconcileResult> {
+    const problems = validateHealthCheck(hc);
+    if (problems.length > 0) {
+      await forget(ctx.key);
+      await reconcileSpecValidity(hc, ctx, {
+        kind: healthCheckDescriptor,
+        validate: () => problems,
+      });
+      return {};
+    }
+    const spec = HealthCheckSpec.parse(hc.spec);
+    secrets.track(ctx.key, hc.metadata.namespace ?? "default", referencedSecrets(spec.target));
+    const resolved = await resolve(hc, spec.target);
+    if (resolved.problem) {
+      await engine.remove(ctx.key);
+      ctx.log.info({ reason: resolved.problem.reason }, "Stopped probing: target unresolved");
+    } else toEngine(hc, spec, resolved, ctx.key);
+    await reconcileSpecValidity(hc, ctx, {
+      kind: healthCheckDescriptor,
+      validate: () => [],
+      onValid: (status, _current, now) =>
+        applyReconcile(status as Status, {
+          generation: hc.metadata.generation,
+          target: describeTarget(spec.target),
+          now: now.getTime(),
+          suspended: spec.suspend,
+          problem: resolved.problem,
+          intervalText: spec.interval,
+        }),
+    });
+    return resolved.problem ? { requeueAfter: MISSING_REFERENCE_RETRY_MS } : {};
+  }
+
+  const controller = createController<HealthCheck>({
+    name: "healthcheck",
+    kind: healthCheckDescriptor,
+    kubeConfig: opts.kubeConfig,
+    namespaces: opts.namespaces,
+    logger: log,
+    client,
+    events,
+    clock,
+    workers: opts.workers ?? 4,
+    reconcile,
+  });
+  holder.controller = controller;
+  controller.informer.on({ delete: (hc) => void forget(objectKey(hc)) });
+
+  const probes: Runnable = {
+    name: "probe-engine",
+    needsLeaderElection: true,
+    start: () => engine.start(),
+    async stop(deadlineMs) {
+      await engine.stop(deadlineMs);
+      await secrets.stop();
+    },
+  };
+  return {
+    controller,
+    engine,
+    secrets,
+    probes,
+    api: healthApi({ informer: controller.informer, now: () => clock.now() }),
+  };
+}

@@ -1,0 +1,114 @@
+// HealthCheck status: pure mutators for what the reconcile owns (target,
+// observedGeneration, Ready/Suspended conditions) and for what the probe
+// reports own (state, metrics, counters, availability, score, Healthy).
+// Both run through updateStatus, which reads the object fresh and writes only
+// on a change, so they never overwrite each other's fields.
+import type { HealthCheck, HealthCheckStatus, HealthState } from "../../crds/healthcheck.ts";
+import type { KubeObject } from "../../runtime/kube.ts";
+import type { HealthStatusFields } from "../../health/check.ts";
+import {
+  ConditionReason,
+  ConditionType,
+  setCondition,
+  type ConditionInput,
+  type StatusWithConditions,
+} from "../../runtime/conditions.ts";
+
+export type Status = HealthCheckStatus & StatusWithConditions;
+
+/** A HealthCheck as read from the API (timestamps as strings). */
+export type HealthCheckObject = HealthCheck & KubeObject;
+
+/** Reasons of the HealthCheck's conditions (CamelCase, stable). */
+export const HealthReason = {
+  Probing: "Probing",
+  Healthy: "Healthy",
+  Degraded: "Degraded",
+  Critical: "Critical",
+  NotProbed: "NotProbed",
+  InvalidTarget: "InvalidTarget",
+} as const;
+
+/**
+ * Removes credentials from URLs in free text ("redis://:pw@host" becomes
+ * "redis://***@host"): status, Events and the /health API must never carry a
+ * secret, whatever a client library put into an error message.
+ */
+export function redact(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, "$1***@");
+}
+
+/** The Healthy condition for a state. */
+export function healthyCondition(state: HealthState, message: string): ConditionInput {
+  const type = ConditionType.Healthy;
+  switch (state) {
+    case "Healthy":
+      return { type, status: "True", reason: HealthReason.Healthy, message };
+    case "Warning":
+      return { type, status: "True", reason: HealthReason.Degraded, message };
+    case "Critical":
+      return { type, status: "False", reason: HealthReason.Critical, message };
+    default:
+      return { type, status: "Unknown", reason: HealthReason.NotProbed, message };
+  }
+}
+
+export interface ReportStatusInput {
+  fields: HealthStatusFields;
+  now: number;
+  /** The open Incident's name; null removes incidentRef; undefined leaves it. */
+  incident?: string | null;
+}
+
+/** Applies a probe report's fields to a status (in place). */
+export function applyReport(status: Status, input: ReportStatusInput): void {
+  const message = redact(input.fields.message);
+  Object.assign(status, { ...input.fields, message });
+  for (const key of Object.keys(status) as (keyof Status)[]) {
+    if (status[key] === undefined) delete status[key];
+  }
+  setCondition(status, healthyCondition(input.fields.state, message), undefined, input.now);
+  if (input.incident === null) delete status.incidentRef;
+  else if (input.incident !== undefined) status.incidentRef = { name: input.incident };
+}
+
+export interface ReconcileStatusInput {
+  generation: number | undefined;
+  target: string;
+  now: number;
+  suspended: boolean;
+  /** Set when the target cannot be resolved (missing Secret or key). */
+  problem?: { reason: string; message: string };
+  intervalText: string;
+}
+
+/** Applies the reconcile's outcome to a status (in place). */
+export function applyReconcile(status: Status, input: ReconcileStatusInput): void {
+  const { generation, now } = input;
+  status.target = input.target;
+  setCondition(
+    status,
+    {
+      type: ConditionType.Suspended,
+      status: input.suspended ? "True" : "False",
+      reason: input.suspended ? ConditionReason.Suspended : HealthReason.Probing,
+      message: input.suspended ? "spec.suspend is true: not probing" : "",
+    },
+    generation,
+    now,
+  );
+  setCondition(status, readyCondition(input), generation, now);
+}
+
+function readyCondition(input: ReconcileStatusInput): ConditionInput {
+  const type = ConditionType.Ready;
+  if (input.problem) return { type, status: "False", ...input.problem };
+  if (input.suspended)
+    return { type, status: "False", reason: ConditionReason.Suspended, message: "Suspended" };
+  return {
+    type,
+    status: "True",
+    reason: HealthReason.Probing,
+    message: `Probing ${input.target} every ${input.intervalText}`,
+  };
+}

@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import {
+  LABEL_SOURCE_UID,
+  incidentName,
+  initialStatus,
+  newIncident,
+  repeatStatus,
+  resolvedStatus,
+  type OpenInput,
+} from "../../../../src/controllers/healthcheck/incidents.ts";
+import type { HealthCheckObject } from "../../../../src/controllers/healthcheck/status.ts";
+
+const T0 = Date.UTC(2026, 0, 1, 12);
+
+const check: HealthCheckObject = {
+  apiVersion: "pake.dev/v1alpha1",
+  kind: "HealthCheck",
+  metadata: { namespace: "prod", name: "db", uid: "11111111-2222-3333-4444-555555555555" },
+  spec: {
+    interval: "30s",
+    timeout: "5s",
+    failureThreshold: 3,
+    successThreshold: 2,
+    suspend: false,
+    target: {
+      postgres: { connectionSecretRef: { name: "db" }, query: "SELECT 1", collectStatements: true },
+    },
+  },
+  status: { target: "postgres/db" },
+};
+
+const input = (over: Partial<OpenInput> = {}): OpenInput => ({
+  check,
+  severity: "high",
+  message: "connect ECONNREFUSED 127.0.0.1:5432 (postgresql://app:pw@db/app)",
+  since: "2026-01-01T11:59:00.000Z",
+  now: T0,
+  occurrence: true,
+  ...over,
+});
+
+describe("Given a check that turned Critical", () => {
+  it("names the Incident deterministically per episode", () => {
+    expect(incidentName(check, "2026-01-01T11:59:00.000Z")).toBe(
+      incidentName(check, "2026-01-01T11:59:00.000Z"),
+    );
+    expect(incidentName(check, "2026-01-01T11:59:00.000Z")).not.toBe(
+      incidentName(check, "2026-01-01T13:00:00.000Z"),
+    );
+    expect(incidentName(check, "x")).toMatch(/^db-[0-9a-f]{8}$/);
+  });
+
+  it("builds an Incident with severity, source, owner, labels and a redacted description", () => {
+    const incident = newIncident(input());
+    expect(incident.metadata.labels?.[LABEL_SOURCE_UID]).toBe(check.metadata.uid);
+    expect(incident.metadata.ownerReferences?.[0]).toMatchObject({
+      kind: "HealthCheck",
+      name: "db",
+      uid: check.metadata.uid,
+    });
+    expect(incident.spec).toMatchObject({
+      severity: "high",
+      source: { kind: "HealthCheck", name: "db" },
+      resolved: false,
+      acknowledged: false,
+    });
+    expect(incident.spec.description).toContain("postgres/db: connect ECONNREFUSED");
+    expect(incident.spec.description).not.toContain(":pw@");
+  });
+
+  it("initialises status once: Open, one occurrence, deadline from the severity policy", () => {
+    const status = initialStatus({}, input(), "high");
+    expect(status).toMatchObject({
+      phase: "Open",
+      occurrences: 1,
+      firstSeen: "2026-01-01T12:00:00Z",
+      lastSeen: "2026-01-01T12:00:00Z",
+      responseDeadline: "2026-01-01T13:00:00Z",
+      escalationLevel: 0,
+    });
+    expect(status.timeline).toHaveLength(1);
+    expect(initialStatus(status, input({ now: T0 + 5000 }), "high")).toBe(status);
+  });
+
+  it("raises occurrences on a new occurrence and only lastSeen on a refresh", () => {
+    const open = initialStatus({}, input(), "high");
+    const refreshed = repeatStatus(open, input({ now: T0 + 60_000, occurrence: false }));
+    expect(refreshed).toMatchObject({ occurrences: 1, lastSeen: "2026-01-01T12:01:00Z" });
+    const again = repeatStatus(refreshed, input({ now: T0 + 120_000 }));
+    expect(again).toMatchObject({ occurrences: 2, lastSeen: "2026-01-01T12:02:00Z" });
+    expect(again.timeline?.map((t) => t.type)).toEqual(["Opened", "Occurred"]);
+  });
+
+  it("resolves with resolvedAt and the time to resolve, once", () => {
+    const open = initialStatus({}, input(), "high");
+    const resolved = resolvedStatus(open, T0 + 90_000, "Healthy again");
+    expect(resolved).toMatchObject({
+      phase: "Resolved",
+      resolvedAt: "2026-01-01T12:01:30Z",
+      timeToResolveSeconds: 90,
+    });
+    expect(resolvedStatus(resolved, T0 + 200_000, "again")).toBe(resolved);
+  });
+});
