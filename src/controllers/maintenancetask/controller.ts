@@ -20,7 +20,7 @@ import {
   type RunRecord,
 } from "../../crds/maintenancetask.ts";
 import type { ReconcileContext, ReconcileResult } from "../../runtime/controller.ts";
-import { errorMessage, isAlreadyExists, isNotFound } from "../../runtime/errors.ts";
+import { errorMessage, isAlreadyExists, isConflict, isNotFound } from "../../runtime/errors.ts";
 import type { KubeObject } from "../../runtime/kube.ts";
 import { computeStatus, updateStatus } from "../../runtime/status.ts";
 import { reconcileSpecValidity, type SpecValidator } from "../spec-validation.ts";
@@ -183,6 +183,12 @@ async function startJob(state: RunState, run: RunRequest, runnerImage: string): 
   }
 }
 
+function createdAt(job: JobObject): string | undefined {
+  const t = job.metadata.creationTimestamp as unknown;
+  if (t instanceof Date) return t.toISOString().replace(".000Z", "Z");
+  return typeof t === "string" ? t : undefined;
+}
+
 function activeRuns(state: RunState): ActiveRun[] {
   const byName = new Map<string, JobObject>();
   for (const j of [...state.jobs, ...state.created]) byName.set(j.metadata.name!, j);
@@ -193,7 +199,8 @@ function activeRuns(state: RunState): ActiveRun[] {
     const meta = runMetaOf(job);
     runs.push({
       job: job.metadata.name!,
-      startTime: jobStartTime(job) ?? state.now.toISOString(),
+      // The creation time is stable (status.startTime arrives later and would cost a write).
+      startTime: createdAt(job) ?? state.now.toISOString(),
       ...(meta.scheduledTime ? { scheduledTime: meta.scheduledTime } : {}),
       ...(meta.trigger ? { trigger: meta.trigger } : {}),
     });
@@ -285,6 +292,26 @@ export async function reconcileMaintenanceTask(
   return requeueAfter(state, plan, graceMs);
 }
 
+/**
+ * Writes the status computed from the cached object, guarded by its
+ * resourceVersion (saves the read). False on 409: the cache was stale, and
+ * updateStatus re-reads and re-applies the mutator.
+ */
+async function writeFromCache(state: RunState, status: MaintenanceTaskStatus): Promise<boolean> {
+  if (!state.task.metadata.resourceVersion) return false;
+  try {
+    await state.ctx.client.replace(
+      maintenanceTaskDescriptor,
+      { ...state.task, status },
+      { subresource: "status" },
+    );
+    return true;
+  } catch (err) {
+    if (isConflict(err)) return false;
+    throw err;
+  }
+}
+
 async function writeStatus(state: RunState, plan: SchedulePlan): Promise<void> {
   const mutate = statusMutator({
     spec: state.spec,
@@ -299,7 +326,9 @@ async function writeStatus(state: RunState, plan: SchedulePlan): Promise<void> {
     now: state.now,
   });
   const mutators = [mutate];
-  if (!computeStatus<MaintenanceTaskStatus, KubeObject>(state.task, mutators).changed) return;
+  const computed = computeStatus<MaintenanceTaskStatus, KubeObject>(state.task, mutators);
+  if (!computed.changed) return;
+  if (await writeFromCache(state, computed.status)) return;
   try {
     await updateStatus<KubeObject, MaintenanceTaskStatus>(
       state.ctx.client,

@@ -18,6 +18,8 @@ export interface MaintenanceTaskControllerDeps {
   logger: Logger;
   clock?: Clock;
   watchdogGraceMs?: number;
+  /** Concurrent reconciles. Default 16. */
+  workers?: number;
 }
 
 export function createMaintenanceTaskController(
@@ -30,7 +32,9 @@ export function createMaintenanceTaskController(
     namespaces: deps.config.namespaces,
     logger: deps.logger.child({ controller: "maintenancetask" }),
     owns: [jobKind],
-    workers: 4,
+    // Reconciles mostly wait on the API server; at a popular minute (every
+    // task on "0 * * * *") many are due at once.
+    workers: deps.workers ?? 16,
     ...(deps.clock ? { clock: deps.clock } : {}),
     reconcile: (obj, ctx) =>
       reconcileMaintenanceTask(obj, ctx, {
