@@ -140,6 +140,7 @@ export function createHealthCheckSystem(opts: HealthCheckControllerOptions): Hea
   });
   const forget = async (key: string): Promise<void> => {
     secrets.forget(key);
+    reports.forget(key);
     observedGenerations.delete(key);
     await engine.remove(key);
   };
@@ -151,6 +152,7 @@ export function createHealthCheckSystem(opts: HealthCheckControllerOptions): Hea
     lookup: (key) => holder.controller?.informer.getByKey(key),
     remove: forget,
     now: () => clock.now(),
+    statusIntervalMs: opts.statusIntervalMs,
   });
   const engine = new ProbeEngine({
     onReport: (report) => reports.handle(report),
