@@ -35,6 +35,15 @@ let silent: Server;
 const secretKind = { group: "", version: "v1", plural: "secrets", kind: "Secret" };
 const sockets: Socket[] = [];
 
+function secretCreate(name: string, data: Record<string, string>) {
+  return client.create(secretKind, {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name, namespace: ns },
+    stringData: data,
+  });
+}
+
 function launchOperator(suffix: string): OperatorProcess {
   return startOperator({
     name: `operator-mt-e2e-${ns}-${suffix}`,
@@ -60,13 +69,7 @@ beforeAll(async () => {
   silent = createServer((s) => sockets.push(s));
   await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
   const port = (silent.address() as { port: number }).port;
-  const secret = (name: string, data: Record<string, string>) =>
-    client.create(secretKind, {
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name, namespace: ns },
-      stringData: data,
-    });
+  const secret = secretCreate;
   await secret("pg", { uri: env.postgres.uri });
   await secret("redis", { url: env.redis.url });
   await secret("silent-redis", { url: `redis://127.0.0.1:${port}` });
@@ -272,4 +275,54 @@ describe("Given the operator, the pod runner, PostgreSQL, Redis and a log volume
     expect(await jobsOf("manual")).toHaveLength(2);
     expect(runner.runs.filter((r) => r.pod.startsWith("manual-"))).toHaveLength(2);
   }, 90_000);
+
+  it("When runs fail and succeed beyond the history limits, then failures carry BackoffLimitExceeded and the runner's error, and old Jobs are pruned", async () => {
+    await secretCreate("broken-pg", { uri: "postgresql://nobody:wrong@127.0.0.1:1/none" });
+    await apply(
+      "limits",
+      {
+        schedule: "0 3 * * 0",
+        successfulRunsHistoryLimit: 1,
+        failedRunsHistoryLimit: 1,
+        task: { databaseVacuum: { connectionSecretRef: { name: "broken-pg" } } },
+      },
+      { "pake.dev/run-now": "fail-1" },
+    );
+    const failed = await waitForResult("limits", 40_000);
+    expect(failed.lastRun).toMatchObject({
+      result: "Failed",
+      details: { reason: "BackoffLimitExceeded" },
+    });
+    expect(failed.lastRun?.summary).toMatch(/BackoffLimitExceeded.*;/);
+    expect(JSON.stringify(failed)).not.toContain("wrong@");
+
+    for (const token of ["ok-1", "ok-2"]) {
+      await apply(
+        "limits",
+        {
+          schedule: "0 3 * * 0",
+          successfulRunsHistoryLimit: 1,
+          failedRunsHistoryLimit: 1,
+          task: { logCleanup: { claimName: "logs", maxAge: "30d" } },
+        },
+        { "pake.dev/run-now": token },
+      );
+      await waitFor(async () => (await statusOf("limits")).lastRunNowToken === token, {
+        what: `token ${token}`,
+        process: operator.proc,
+        timeoutMs: 20_000,
+      });
+      await waitForResult("limits", 40_000, (await statusOf("limits")).lastRun?.job);
+    }
+    await waitFor(async () => (await jobsOf("limits")).length === 2, {
+      what: "pruning to one successful and one failed Job",
+      process: operator.proc,
+      timeoutMs: 20_000,
+    });
+    const status = await statusOf("limits");
+    expect(status.history?.map((h) => h.result)).toEqual(["Succeeded", "Failed"]);
+    expect((await jobsOf("limits")).sort()).toEqual(
+      [status.history![0]!.job, status.history![1]!.job].sort(),
+    );
+  }, 120_000);
 });
