@@ -291,3 +291,31 @@ describe("Given run-now annotations and a task without a schedule", () => {
     expect((await jobsOf("once")).map((j) => j.metadata.name)).toEqual([onceJobName("once")]);
   });
 });
+
+describe("Given suspend and startingDeadlineSeconds", () => {
+  it("When a task is suspended, then no run starts, Ready says Suspended and no next time is shown", async () => {
+    const task = await createTask("paused", { schedule: "* * * * *", suspend: true });
+    const clock = new FakeClock(creationOf(task) + 3 * MINUTE);
+    await reconcile("paused", clock);
+    expect(await jobsOf("paused")).toHaveLength(0);
+    const status = (await getTask("paused")).status!;
+    expect(status.nextScheduleTime).toBeUndefined();
+    expect(status.conditions?.find((c) => c.type === "Ready")).toMatchObject({
+      status: "True",
+      reason: "Suspended",
+    });
+    expect(status.conditions?.find((c) => c.type === "Suspended")?.status).toBe("True");
+  });
+
+  it("When the newest slot is older than startingDeadlineSeconds, then it is recorded as missed, with a Warning, and not run", async () => {
+    const task = await createTask("late", { schedule: "*/5 * * * *", startingDeadlineSeconds: 30 });
+    const clock = new FakeClock(minuteFloor(creationOf(task)) + 12 * MINUTE);
+    const slot = Math.floor(clock.now() / (5 * MINUTE)) * 5 * MINUTE;
+    await reconcile("late", clock);
+    expect(await jobsOf("late")).toHaveLength(0);
+    expect(Date.parse((await getTask("late")).status!.lastScheduleTime!)).toBe(slot);
+    expect(await eventsOf("late", "MissedSchedule")).toHaveLength(1);
+    await reconcile("late", clock);
+    expect(await eventsOf("late", "MissedSchedule")).toHaveLength(1);
+  });
+});

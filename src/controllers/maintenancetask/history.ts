@@ -76,9 +76,12 @@ export function jobsToPrune(jobs: JobObject[], limits: HistoryLimits): string[] 
   let ok = 0;
   let bad = 0;
   const prune: string[] = [];
+  let kept = 0;
   for (const { job, outcome } of finished) {
-    const keep = outcome!.succeeded ? ok++ < limits.successful : bad++ < limits.failed;
-    if (!keep) prune.push(job.metadata.name!);
+    // Same bounds as boundHistory, so every kept Job has its history entry.
+    const withinLimit = outcome!.succeeded ? ok++ < limits.successful : bad++ < limits.failed;
+    if (withinLimit && kept < MAX_HISTORY) kept++;
+    else prune.push(job.metadata.name!);
   }
   return prune;
 }
