@@ -3,7 +3,8 @@
 // new Pending Pod labelled app.kubernetes.io/managed-by=pake-operator whose
 // container runs the runner image, it
 //   - runs the container's command as a local process, with the project's
-//     CLI standing in for the image (`pake-operator …` → node src/cli/main.ts …);
+//     CLI standing in for the image (its entrypoint, or a `pake-operator`
+//     command → node src/cli/main.ts …);
 //   - resolves env: value, secretKeyRef, configMapKeyRef (read from the API)
 //     and fieldRef metadata.namespace/name;
 //   - maps each PersistentVolumeClaim volume to a local directory (a map the
@@ -160,7 +161,8 @@ function rewritePaths(value: string, mounts: [string, string][]): string {
 }
 
 function commandOf(c: Container): [string, string[]] {
-  const argv = [...(c.command ?? []), ...(c.args ?? [])];
+  // No command: the runner image's entrypoint, the `pake-operator` CLI.
+  const argv = [...(c.command ?? ["pake-operator"]), ...(c.args ?? [])];
   if (argv[0] === "pake-operator")
     return [process.execPath, [join(repoRoot, "src/cli/main.ts"), ...argv.slice(1)]];
   return [argv[0] ?? "true", argv.slice(1)];

@@ -7,6 +7,7 @@
 //   Security Standard (non-root, RuntimeDefault seccomp, no privilege
 //   escalation, all capabilities dropped, read-only root filesystem);
 // - built-in tasks run the operator's own image as `pake-operator run <task>`
+//   (its entrypoint is the CLI, so the Job only gives args)
 //   with the task config as JSON in PAKE_TASK_CONFIG; credentials reach the
 //   runner only through secretKeyRef, never in the config or the args;
 // - PersistentVolumeClaims are mounted where the runners expect them
@@ -152,7 +153,8 @@ function runnerPod(type: TaskType, config: Record<string, unknown>, image: strin
   return {
     container: {
       image,
-      command: ["pake-operator", "run", type],
+      // The image's entrypoint is `pake-operator` (node dist/src/cli/main.js).
+      args: ["run", type],
       env: [
         { name: TASK_CONFIG_ENV, value: JSON.stringify(config) },
         { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },

@@ -76,7 +76,8 @@ describe("Given a logCleanup task with timeout 15m and 2 retries", () => {
 
   it("Then the runner image runs `pake-operator run logCleanup` on the mounted claim", () => {
     expect(container(job).image).toBe(IMAGE);
-    expect(container(job).command).toEqual(["pake-operator", "run", "logCleanup"]);
+    expect(container(job).command).toBeUndefined();
+    expect(container(job).args).toEqual(["run", "logCleanup"]);
     const config = JSON.parse(env(job, TASK_CONFIG_ENV)!.value!) as Record<string, unknown>;
     expect(config).toMatchObject({ root: "/pake/volume", maxAge: "7d" });
     expect(job.spec.template.spec.volumes).toContainEqual({
