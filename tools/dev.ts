@@ -68,7 +68,7 @@ async function foreground(): Promise<void> {
   writeFileSync(join(devDir, "env"), `POSTGRES_URI=${pg.uri}\nREDIS_URL=${redis.url}\n`, {
     mode: 0o600,
   });
-  const operator = await startOperatorParts(cp.kubectl.bind(cp));
+  const operator = await startOperatorParts(cp.kubectl.bind(cp), { pg, redis });
   writeFileSync(readyFile, "ready\n");
   console.log(usage());
 
@@ -90,8 +90,62 @@ async function foreground(): Promise<void> {
 
 type Kubectl = (...args: string[]) => Promise<{ code: number; stderr: string }>;
 
+interface LocalServices {
+  pg: { host: string; port: number; user: string; password: string; database: string; uri: string };
+  redis: { url: string };
+}
+
+/**
+ * The samples' connection Secrets (placeholders in config/samples) replaced
+ * with the local PostgreSQL's and Redis's real addresses and credentials, so
+ * that the postgres and redis HealthChecks probe something real.
+ */
+async function pointSamplesAtLocalServices(
+  kubectl: Kubectl,
+  services: LocalServices,
+): Promise<void> {
+  const { pg, redis } = services;
+  const secret = (name: string, data: Record<string, string>) => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name,
+      namespace: "pake-samples",
+      labels: { "app.kubernetes.io/part-of": "pake" },
+    },
+    type: "Opaque",
+    data: Object.fromEntries(
+      Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString("base64")]),
+    ),
+  });
+  const list = {
+    apiVersion: "v1",
+    kind: "List",
+    items: [
+      secret("pake-postgres", {
+        uri: pg.uri,
+        host: pg.host,
+        port: String(pg.port),
+        user: pg.user,
+        password: pg.password,
+        dbname: pg.database,
+      }),
+      secret("pake-redis", { url: redis.url }),
+    ],
+  };
+  const file = join(runDir, "sample-secrets.json");
+  writeFileSync(file, JSON.stringify(list), { mode: 0o600 });
+  const replaced = await kubectl("replace", "-f", file);
+  rmSync(file, { force: true });
+  if (replaced.code !== 0)
+    console.warn(`Pointing the samples at PostgreSQL/Redis failed: ${replaced.stderr}`);
+}
+
 /** CRDs, the operator and the samples, each once the project has it. */
-async function startOperatorParts(kubectl: Kubectl): Promise<ManagedProcess | undefined> {
+async function startOperatorParts(
+  kubectl: Kubectl,
+  services: LocalServices,
+): Promise<ManagedProcess | undefined> {
   if (existsSync(join(root, "deploy/crds"))) {
     const applied = await kubectl("apply", "--server-side", "-f", join(root, "deploy/crds"));
     if (applied.code !== 0) throw new Error(`Failed to install CRDs: ${applied.stderr}`);
@@ -127,6 +181,7 @@ async function startOperatorParts(kubectl: Kubectl): Promise<ManagedProcess | un
       join(root, "config/samples"),
     );
     if (samples.code !== 0) console.warn(`Applying the samples failed: ${samples.stderr}`);
+    else await pointSamplesAtLocalServices(kubectl, services);
   }
   return operator;
 }
