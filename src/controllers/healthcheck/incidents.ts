@@ -58,6 +58,9 @@ export function incidentName(check: HealthCheck, since: string): string {
   return `${(check.metadata.name ?? "check").slice(0, 253 - suffix.length)}${suffix}`;
 }
 
+const checkKey = (check: HealthCheck): string =>
+  `${check.metadata.namespace ?? ""}/${check.metadata.name ?? ""}`;
+
 function labelValue(text: string): string | undefined {
   return /^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(text) ? text : undefined;
 }
@@ -202,7 +205,7 @@ export class IncidentManager {
       const ref = { namespace: incident.metadata.namespace, name: incident.metadata.name ?? "" };
       await this.deps.client.patch(incidentDescriptor, ref, { spec: { resolved: true } });
       await this.writeStatus(incident, (s) => resolvedStatus(s, now, message));
-      this.deps.log.info({ incident: ref.name }, "Resolved Incident");
+      this.deps.log.info({ hc: checkKey(check), incident: ref.name }, "Resolved Incident");
       await this.deps.events.normal(
         check,
         "IncidentResolved",
@@ -219,7 +222,10 @@ export class IncidentManager {
     let created: IncidentObject = incident;
     try {
       created = await this.deps.client.create(incidentDescriptor, incident);
-      this.deps.log.info({ incident: name, severity: input.severity }, "Created Incident");
+      this.deps.log.info(
+        { hc: checkKey(input.check), incident: name, severity: input.severity },
+        "Created Incident",
+      );
       await this.deps.events.warning(
         input.check,
         "IncidentOpened",
@@ -228,7 +234,7 @@ export class IncidentManager {
       await this.deps.events.warning(created, "Opened", redact(input.message));
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
-      this.deps.log.debug({ incident: name }, "Incident already exists");
+      this.deps.log.debug({ hc: checkKey(input.check), incident: name }, "Incident already exists");
     }
     await this.writeStatus(created, (s) => initialStatus(s, input, input.severity));
     return name;
