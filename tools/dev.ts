@@ -1,7 +1,9 @@
 // `make dev`: a working local environment in one command. Starts a real
 // control plane, PostgreSQL and Redis (test/env), installs the CRDs, starts
-// the operator and applies the samples once those exist, writes
-// .dev/kubeconfig and stays in the foreground until Ctrl-C.
+// the operator, applies the samples (their Secrets pointed at the local
+// PostgreSQL and Redis), runs the pod runner that plays the kubelet for the
+// operator's Jobs, writes .dev/kubeconfig and stays in the foreground until
+// Ctrl-C.
 //   node tools/dev.ts           foreground
 //   node tools/dev.ts --detach  background; returns once ready (make dev-up)
 //   node tools/dev.ts --down    stops what --detach started (make dev-down)
@@ -13,8 +15,10 @@ import {
   openSync,
   readFileSync,
   rmSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
@@ -23,6 +27,7 @@ import {
   sweepRecordedPids,
   type ManagedProcess,
 } from "../test/env/processes.ts";
+import type { PodRunner } from "../test/env/pod-runner.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const devDir = join(root, ".dev");
@@ -69,6 +74,7 @@ async function foreground(): Promise<void> {
     mode: 0o600,
   });
   const operator = await startOperatorParts(cp.kubectl.bind(cp), { pg, redis });
+  const podRunner = await startSampleJobRunner(cp);
   writeFileSync(readyFile, "ready\n");
   console.log(usage());
 
@@ -77,7 +83,8 @@ async function foreground(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log("Stopping the dev environment");
-    await operator?.stop();
+    await podRunner.stop();
+    await operator.stop();
     await Promise.allSettled([cp.stop({ keepDir: true }), pg.destroy(), redis.destroy()]);
     sweepRecordedPids(runDir);
     rmSync(pidFile, { force: true });
@@ -141,50 +148,70 @@ async function pointSamplesAtLocalServices(
     console.warn(`Pointing the samples at PostgreSQL/Redis failed: ${replaced.stderr}`);
 }
 
-/** CRDs, the operator and the samples, each once the project has it. */
+/** The CRDs, the operator, and the samples pointed at the local services. */
 async function startOperatorParts(
   kubectl: Kubectl,
   services: LocalServices,
-): Promise<ManagedProcess | undefined> {
-  if (existsSync(join(root, "deploy/crds"))) {
-    const applied = await kubectl("apply", "--server-side", "-f", join(root, "deploy/crds"));
-    if (applied.code !== 0) throw new Error(`Failed to install CRDs: ${applied.stderr}`);
-    await kubectl(
-      "wait",
-      "--for=condition=Established",
-      "--timeout=60s",
-      "-f",
-      join(root, "deploy/crds"),
-    );
-  }
-  let operator: ManagedProcess | undefined;
-  if (existsSync(join(root, "src/cli/main.ts"))) {
-    operator = startProcess({
-      name: "pake-operator",
-      command: process.execPath,
-      args: [
-        join(root, "src/cli/main.ts"),
-        "operator",
-        `--kubeconfig=${kubeconfig}`,
-        "--leader-elect=false",
-      ],
-      logFile: join(devDir, "operator.log"),
-    });
-  }
-  if (existsSync(join(root, "config/samples"))) {
-    await kubectl("create", "namespace", "pake-samples");
-    const samples = await kubectl(
-      "apply",
-      "-n",
-      "pake-samples",
-      "-k",
-      join(root, "config/samples"),
-    );
-    if (samples.code !== 0) console.warn(`Applying the samples failed: ${samples.stderr}`);
-    else await pointSamplesAtLocalServices(kubectl, services);
-  }
+): Promise<ManagedProcess> {
+  const crds = join(root, "deploy/crds");
+  const applied = await kubectl("apply", "--server-side", "-f", crds);
+  if (applied.code !== 0) throw new Error(`Failed to install CRDs: ${applied.stderr}`);
+  await kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", crds);
+  const operator = startProcess({
+    name: "pake-operator",
+    command: process.execPath,
+    args: [
+      join(root, "src/cli/main.ts"),
+      "operator",
+      `--kubeconfig=${kubeconfig}`,
+      "--leader-elect=false",
+    ],
+    logFile: join(devDir, "operator.log"),
+  });
+  await kubectl("create", "namespace", "pake-samples");
+  const samples = await kubectl("apply", "-n", "pake-samples", "-k", join(root, "config/samples"));
+  if (samples.code !== 0) console.warn(`Applying the samples failed: ${samples.stderr}`);
+  else await pointSamplesAtLocalServices(kubectl, services);
   return operator;
 }
+
+/**
+ * There is no kubelet: the pod runner plays it for the operator's own Jobs,
+ * running `pake-operator run <task>` locally, with the samples' volume
+ * claims mapped to directories under .dev/volumes.
+ */
+async function startSampleJobRunner(cp: { kubeConfig(): KubeConfig }): Promise<PodRunner> {
+  const { startPodRunner } = await import("../test/env/index.ts");
+  const volumes = Object.fromEntries(
+    sampleClaims.map((claim) => {
+      const dir = join(devDir, "volumes", claim);
+      mkdirSync(dir, { recursive: true });
+      return [claim, dir];
+    }),
+  );
+  seedSampleLogs(join(volumes["pake-logs"]!, "var/log/pake"));
+  return startPodRunner({
+    kubeConfig: cp.kubeConfig(),
+    runDir: join(runDir, "pods"),
+    image: "ghcr.io/pake/pake-operator",
+    namespaces: ["pake-samples"],
+    volumes,
+    env: { KUBECONFIG: kubeconfig },
+  });
+}
+
+/** Log files for the log-cleanup sample to find: one 30 days old, one fresh. */
+function seedSampleLogs(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const old = join(dir, "api-2026-10-01.log");
+  writeFileSync(old, "an old log line\n");
+  const monthAgo = new Date(Date.now() - 30 * 86_400_000);
+  utimesSync(old, monthAgo, monthAgo);
+  writeFileSync(join(dir, "api.log"), "a fresh log line\n");
+}
+
+/** The PersistentVolumeClaims the samples mount. */
+const sampleClaims = ["pake-logs", "pake-backups"];
 
 async function detach(): Promise<void> {
   if (runningPid()) {
