@@ -27,6 +27,8 @@ export interface OperatorProcess {
   text(path: string): Promise<string>;
   /** The value of one metric sample (the first line that starts with `prefix`). */
   metric(prefix: string): Promise<number | undefined>;
+  /** Resolves once /readyz answers ok; fails with its log if the process exits. */
+  ready(timeoutMs?: number): Promise<void>;
 }
 
 const started: ManagedProcess[] = [];
@@ -66,6 +68,13 @@ export function startOperator(options: OperatorOptions): OperatorProcess {
     },
     async text(path) {
       return (await fetch(`http://127.0.0.1:${await op.port()}${path}`)).text();
+    },
+    async ready(timeoutMs = 30_000) {
+      await waitFor(async () => (await op.text("/readyz")).includes("ok"), {
+        what: `${options.name} readiness`,
+        process: proc,
+        timeoutMs,
+      });
     },
     async metric(prefix) {
       const line = (await op.text("/metrics")).split("\n").find((l) => l.startsWith(prefix));

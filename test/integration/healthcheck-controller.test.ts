@@ -71,14 +71,6 @@ function launchOperator(name: string, extraEnv: Record<string, string> = {}): Op
   });
 }
 
-async function ready(op: OperatorProcess): Promise<void> {
-  await waitFor(async () => (await op.text("/readyz")).includes("ok"), {
-    what: "operator readiness",
-    process: op.proc,
-    timeoutMs: 30_000,
-  });
-}
-
 beforeAll(async () => {
   await installCrds(env);
   ns = await createTestNamespace(env, "hc");
@@ -99,7 +91,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
   httpPort = (http.address() as AddressInfo).port;
   operator = launchOperator("operator-hc");
-  await ready(operator);
+  await operator.ready();
 }, 120_000);
 
 afterAll(async () => {
@@ -409,7 +401,7 @@ describe("Given a HealthCheck with incidents of a private PostgreSQL", () => {
     // (and with it the Incident's lastSeen) every 2 s, each time looking the
     // open Incident up from the API.
     operator = launchOperator("operator-hc-restarted", { PAKE_HEALTHCHECK_STATUS_INTERVAL: "2s" });
-    await ready(operator);
+    await operator.ready();
     await waitFor(
       async () => {
         const [now] = (await incidents()).filter((i) => i.metadata.name.startsWith("db-"));

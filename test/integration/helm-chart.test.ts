@@ -240,11 +240,7 @@ describe("Given the chart in deploy/helm/pake-operator", () => {
         args: await deploymentFlags(),
         env: { POD_NAMESPACE: ns },
       });
-      await waitFor(async () => (await operator.text("/readyz")).includes("ok"), {
-        what: "operator readiness",
-        process: operator.proc,
-        timeoutMs: 30_000,
-      });
+      await operator.ready();
       await waitFor(async () => (await leaseHolder()) !== "", {
         what: `Lease ${ns}/${fullname}-leader`,
         process: operator.proc,

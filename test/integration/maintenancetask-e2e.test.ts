@@ -53,14 +53,6 @@ function launchOperator(suffix: string): OperatorProcess {
   });
 }
 
-async function ready(op: OperatorProcess): Promise<void> {
-  await waitFor(async () => (await op.text("/readyz")).includes("ok"), {
-    what: "operator readiness",
-    process: op.proc,
-    timeoutMs: 30_000,
-  });
-}
-
 beforeAll(async () => {
   await installCrds(env);
   ns = await createTestNamespace(env, "mt-e2e");
@@ -74,7 +66,7 @@ beforeAll(async () => {
   await secret("redis", { url: env.redis.url });
   await secret("silent-redis", { url: `redis://127.0.0.1:${port}` });
   operator = launchOperator("a");
-  await ready(operator);
+  await operator.ready();
   runner = startPodRunner({
     kubeConfig: env.kubeConfig(),
     runDir: join(env.runDir, `pod-runner-${ns}`),
@@ -252,7 +244,7 @@ describe("Given the operator, the pod runner, PostgreSQL, Redis and a log volume
 
     await killOperators();
     operator = launchOperator("b");
-    await ready(operator);
+    await operator.ready();
     await new Promise((r) => setTimeout(r, 3_000));
     expect(await jobsOf("manual")).toHaveLength(1);
 

@@ -37,11 +37,7 @@ beforeAll(async () => {
     runDir: env.runDir,
     args: ["--leader-elect=false", "--namespaces", ns],
   });
-  await waitFor(async () => (await operator.text("/readyz")).includes("ok"), {
-    what: "operator readiness",
-    process: operator.proc,
-    timeoutMs: 30_000,
-  });
+  await operator.ready();
 });
 
 afterAll(killOperators);

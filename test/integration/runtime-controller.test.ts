@@ -25,9 +25,14 @@ import {
 import { isNotFound } from "../../src/runtime/errors.ts";
 import { EventKind, EventRecorder } from "../../src/runtime/events.ts";
 import { KubeClient, type KubeObject } from "../../src/runtime/kube.ts";
-import { registry } from "../../src/runtime/metrics.ts";
 import { updateStatus } from "../../src/runtime/status.ts";
-import { ConfigMapKind, WidgetKind, installWidgetCrd, type Widget } from "./runtime-support.ts";
+import {
+  ConfigMapKind,
+  WidgetKind,
+  installWidgetCrd,
+  metricValue,
+  type Widget,
+} from "./runtime-support.ts";
 
 const env = useSharedEnv();
 const running: Array<Controller<Widget>> = [];
@@ -56,14 +61,6 @@ async function startController(
 
 function widget(namespace: string, name: string, spec: Widget["spec"]): Widget {
   return { metadata: { namespace, name }, spec };
-}
-
-async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
-  const values = (m?.values ?? []) as Array<{ value: number; labels: Record<string, string> }>;
-  return values
-    .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
-    .reduce((s, v) => s + v.value, 0);
 }
 
 describe("Given a controller that mirrors spec.value into status", () => {
@@ -195,13 +192,13 @@ describe("Given a controller racing a second writer", () => {
     );
     expect(conflicts).toBeGreaterThan(0);
     expect(
-      await metric("pake_controller_reconcile_total", {
+      await metricValue("pake_controller_reconcile_total", {
         controller: "rt-conflict",
         result: "conflict",
       }),
     ).toBe(conflicts);
     expect(
-      await metric("pake_controller_reconcile_errors_total", { controller: "rt-conflict" }),
+      await metricValue("pake_controller_reconcile_errors_total", { controller: "rt-conflict" }),
     ).toBe(0);
   });
 });

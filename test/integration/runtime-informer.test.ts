@@ -5,8 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createTestNamespace, useSharedEnv } from "../env/index.ts";
 import { Informer } from "../../src/runtime/informer.ts";
 import { KubeClient, type KubeObject } from "../../src/runtime/kube.ts";
-import { registry } from "../../src/runtime/metrics.ts";
-import { ConfigMapKind, configMap } from "./runtime-support.ts";
+import { ConfigMapKind, configMap, metricValue } from "./runtime-support.ts";
 
 const env = useSharedEnv();
 const started: Informer[] = [];
@@ -23,17 +22,6 @@ function dataOf(informer: Informer, ns: string): Record<string, string | undefin
   for (const o of informer.list(ns).filter((x) => x.metadata.name !== ROOT_CA))
     out[o.metadata.name ?? ""] = (o.data as Record<string, string>).v;
   return out;
-}
-
-async function metricValue(name: string, labels: Record<string, string>): Promise<number> {
-  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
-  const samples = (metric?.values ?? []) as Array<{
-    value: number;
-    labels: Record<string, string>;
-  }>;
-  return samples
-    .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
-    .reduce((sum, v) => sum + v.value, 0);
 }
 
 describe("Given an informer on ConfigMaps of one namespace", () => {

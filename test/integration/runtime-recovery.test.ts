@@ -11,8 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startControlPlane, type ControlPlane } from "../env/index.ts";
 import { Informer, clientNodeWatch, type WatchFn } from "../../src/runtime/informer.ts";
 import { KubeClient, type KindDescriptor } from "../../src/runtime/kube.ts";
-import { registry } from "../../src/runtime/metrics.ts";
-import { ConfigMapKind, configMap } from "./runtime-support.ts";
+import { ConfigMapKind, configMap, metricValue } from "./runtime-support.ts";
 
 const NamespaceKind: KindDescriptor = {
   group: "",
@@ -28,17 +27,6 @@ function values(informer: Informer, ns: string): Record<string, string | undefin
     out[o.metadata.name ?? ""] = (o.data as Record<string, string>).v;
   }
   return out;
-}
-
-async function metricValue(name: string, labels: Record<string, string>): Promise<number> {
-  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
-  const samples = (metric?.values ?? []) as Array<{
-    value: number;
-    labels: Record<string, string>;
-  }>;
-  return samples
-    .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
-    .reduce((sum, v) => sum + v.value, 0);
 }
 
 async function namespaceWith(client: KubeClient, ns: string, names: string[]): Promise<void> {

@@ -2,6 +2,7 @@
 // test CRD with a status subresource, so no product CRD is needed).
 import type { KubeConfig } from "@kubernetes/client-node";
 import { isAlreadyExists } from "../../src/runtime/errors.ts";
+import { registry } from "../../src/runtime/metrics.ts";
 import { KubeClient, type KindDescriptor, type KubeObject } from "../../src/runtime/kube.ts";
 
 export const ConfigMapKind: KindDescriptor = {
@@ -81,4 +82,16 @@ export function configMap(
   data: Record<string, string>,
 ): KubeObject {
   return { metadata: { namespace, name }, data };
+}
+
+/** Sum of a metric's samples in this process's registry that carry all `labels`. */
+export async function metricValue(name: string, labels: Record<string, string>): Promise<number> {
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const samples = (metric?.values ?? []) as Array<{
+    value: number;
+    labels: Record<string, string>;
+  }>;
+  return samples
+    .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
+    .reduce((sum, v) => sum + v.value, 0);
 }
