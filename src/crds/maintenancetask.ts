@@ -417,6 +417,28 @@ export type RunRecord = z.infer<typeof RunRecord>;
 
 export const MAX_HISTORY = 20;
 
+/** Most capacity samples kept in status (the capacityCheck forecast's history). */
+export const MAX_CAPACITY_SAMPLES = 30;
+
+const byteCounts = (maxProperties: number, description: string) =>
+  z
+    .record(z.string().min(1).max(253), z.int().min(0).meta({ format: "int64" }).describe("Bytes."))
+    .refine((m) => Object.keys(m).length <= maxProperties, {
+      message: `at most ${maxProperties} entries`,
+    })
+    .meta({ maxProperties })
+    .optional()
+    .describe(description);
+
+export const CapacitySample = z
+  .strictObject({
+    time: timestamp("When the sample was measured."),
+    volumes: byteCounts(32, "PersistentVolumeClaim name → used bytes."),
+    databases: byteCounts(64, "Database name → size in bytes."),
+  })
+  .describe("Usage measured by one successful capacityCheck run.");
+export type CapacitySample = z.infer<typeof CapacitySample>;
+
 export const MaintenanceTaskStatus = z
   .strictObject({
     observedGeneration: observedGeneration(),
@@ -442,6 +464,14 @@ export const MaintenanceTaskStatus = z
       256,
       "Value of the pake.dev/run-now annotation last acted on: each token runs once.",
     ).optional(),
+    capacitySamples: z
+      .array(CapacitySample)
+      .max(MAX_CAPACITY_SAMPLES)
+      .optional()
+      .describe(
+        "capacityCheck: samples of successful runs, oldest first (at most 30), passed to the " +
+          "next run for growth per day and days-until-full forecasts.",
+      ),
   })
   .describe("Observed state of a MaintenanceTask.");
 export type MaintenanceTaskStatus = z.infer<typeof MaintenanceTaskStatus>;

@@ -102,19 +102,25 @@ function cutLargestList(result: TaskResult, excess: number): boolean {
   return true;
 }
 
+/** Drops data but for capacityCheck's data.sample (the input to its next run). */
+function dropData(result: TaskResult): void {
+  const sample = result.task === "capacityCheck" ? result.data?.sample : undefined;
+  delete result.data;
+  result.truncated = { ...result.truncated, data: 1 };
+  if (sample !== undefined) result.data = { sample };
+}
+
 /**
  * Cuts the result until its JSON is at most `maxBytes` bytes: the largest
  * lists under data lose entries from the end first (their dropped counts go to
- * `truncated`), then data goes, then details are shortened.
+ * `truncated`), then data goes (but for capacityCheck's data.sample), then
+ * details are shortened, and last the sample goes too.
  */
 export function fitResult(result: TaskResult, maxBytes = MAX_RESULT_BYTES): TaskResult {
   for (let i = 0; i < 200 && bytes(result) > maxBytes; i++) {
     if (!cutLargestList(result, bytes(result) - maxBytes)) break;
   }
-  if (bytes(result) > maxBytes && result.data !== undefined) {
-    delete result.data;
-    result.truncated = { ...result.truncated, data: 1 };
-  }
+  if (bytes(result) > maxBytes && result.data !== undefined) dropData(result);
   if (bytes(result) > maxBytes) {
     result.details = Object.fromEntries(
       Object.entries(result.details)
@@ -124,6 +130,7 @@ export function fitResult(result: TaskResult, maxBytes = MAX_RESULT_BYTES): Task
     result.summary = clip(result.summary, 256);
     if (result.error !== undefined) result.error = clip(result.error, 256);
   }
+  if (bytes(result) > maxBytes) delete result.data;
   return result;
 }
 

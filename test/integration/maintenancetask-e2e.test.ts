@@ -2,14 +2,29 @@
 // controller) → pod runner (plays the kubelet: runs `pake-operator run <task>`
 // locally) → runner against real PostgreSQL, Redis and files → termination
 // message → status. Also: a run past its timeout ends with DeadlineExceeded
-// and its process is killed; run-now runs once per token, across a restart.
-import { mkdtempSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+// and its process is killed; run-now runs once per token, across a restart;
+// a capacityCheck's sample is carried to the next run, which forecasts.
+import {
+  closeSync,
+  fsyncSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { Redis as RedisClient } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jobKind, TASK_LABEL } from "../../src/controllers/maintenancetask/index.ts";
+import {
+  jobKind,
+  TASK_CONFIG_ENV,
+  TASK_LABEL,
+  type Job,
+} from "../../src/controllers/maintenancetask/index.ts";
 import type { MaintenanceTaskStatus } from "../../src/crds/maintenancetask.ts";
 import { KubeClient } from "../../src/runtime/kube.ts";
 import {
@@ -31,6 +46,7 @@ let operator: OperatorProcess;
 let runner: PodRunner;
 let client: KubeClient;
 let logsDir: string;
+let capacityDir: string;
 let silent: Server;
 const secretKind = { group: "", version: "v1", plural: "secrets", kind: "Secret" };
 const sockets: Socket[] = [];
@@ -58,6 +74,7 @@ beforeAll(async () => {
   ns = await createTestNamespace(env, "mt-e2e");
   client = new KubeClient(env.kubeConfig());
   logsDir = mkdtempSync(join(env.runDir, "mt-logs-"));
+  capacityDir = mkdtempSync(join(env.runDir, "mt-capacity-"));
   silent = createServer((s) => sockets.push(s));
   await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
   const port = (silent.address() as { port: number }).port;
@@ -72,7 +89,7 @@ beforeAll(async () => {
     runDir: join(env.runDir, `pod-runner-${ns}`),
     image: "ghcr.io/pake/pake-operator",
     namespaces: [ns],
-    volumes: { logs: logsDir },
+    volumes: { logs: logsDir, capacity: capacityDir },
   });
 });
 
@@ -124,6 +141,21 @@ async function waitForResult(
     { what: `a final result of ${name}`, process: operator.proc, timeoutMs },
   );
   return status;
+}
+
+/** Writes `mib` MiB to a new file, synced, so the filesystem's usage grows. */
+function growBy(file: string, mib: number): void {
+  const fd = openSync(file, "w");
+  for (let i = 0; i < mib; i++) writeSync(fd, Buffer.alloc(1_048_576, i + 1));
+  fsyncSync(fd);
+  closeSync(fd);
+}
+
+/** The task config (PAKE_TASK_CONFIG) a Job gave its runner. */
+async function taskConfigOf(job: string): Promise<unknown> {
+  const j = await client.get<Job>(jobKind, { namespace: ns, name: job });
+  const value = j.spec.template.spec.containers[0]?.env.find((e) => e.name === TASK_CONFIG_ENV);
+  return JSON.parse(value?.value ?? "{}");
 }
 
 async function jobsOf(name: string): Promise<string[]> {
@@ -316,5 +348,53 @@ describe("Given the operator, the pod runner, PostgreSQL, Redis and a log volume
     expect((await jobsOf("limits")).sort()).toEqual(
       [status.history![0]!.job, status.history![1]!.job].sort(),
     );
+  }, 120_000);
+
+  it("When capacityCheck runs twice while its volume grows, then the second run gets the first's sample and forecasts days until full", async () => {
+    const spec = {
+      schedule: "0 3 * * 0",
+      task: { capacityCheck: { persistentVolumeClaims: ["capacity"], nodes: false } },
+    };
+    await apply("capacity", spec, { "pake.dev/run-now": "c1" });
+    const first = await waitForResult("capacity", 40_000);
+    expect(first.lastRun).toMatchObject({ result: "Succeeded", trigger: "RunNow" });
+    expect(first.capacitySamples).toHaveLength(1);
+    const firstSample = first.capacitySamples![0]!;
+    expect(firstSample.volumes?.capacity).toBeGreaterThan(0);
+    expect(first.lastRun?.details?.fullestVolumeDaysUntilFull).toBeUndefined();
+
+    // The volume (a directory on the test filesystem) grows by 32 MiB.
+    growBy(join(capacityDir, "growth.bin"), 32);
+
+    await apply("capacity", spec, { "pake.dev/run-now": "c2" });
+    await waitFor(async () => (await statusOf("capacity")).lastRunNowToken === "c2", {
+      what: "token c2",
+      process: operator.proc,
+      timeoutMs: 20_000,
+    });
+    const second = await waitForResult(
+      "capacity",
+      40_000,
+      (await statusOf("capacity")).lastRun?.job,
+    );
+    expect(second.lastRun).toMatchObject({ result: "Succeeded", trigger: "RunNow" });
+    expect(second.lastRun?.job).not.toBe(first.lastRun?.job);
+
+    // The second Job's config carried the first run's sample.
+    const config = (await taskConfigOf(second.lastRun!.job)) as { previousSamples?: unknown[] };
+    expect(config.previousSamples).toEqual([firstSample]);
+
+    // Status holds both samples, oldest first; the second measured more.
+    expect(second.capacitySamples).toHaveLength(2);
+    expect(second.capacitySamples![0]).toEqual(firstSample);
+    const secondSample = second.capacitySamples![1]!;
+    expect(Date.parse(secondSample.time)).toBeGreaterThan(Date.parse(firstSample.time));
+    expect(secondSample.volumes!.capacity!).toBeGreaterThan(firstSample.volumes!.capacity!);
+
+    // Growth from the two samples → a days-until-full forecast in the run's result.
+    const days = Number(second.lastRun?.details?.fullestVolumeDaysUntilFull);
+    expect(Number.isFinite(days)).toBe(true);
+    expect(days).toBeGreaterThanOrEqual(0);
+    expect(second.lastRun?.details).toMatchObject({ fullestVolume: "capacity" });
   }, 120_000);
 });

@@ -3,7 +3,9 @@
 //      time zone — gives a condition and one Warning Event, and no run);
 //   2. list the task's Jobs from the API server (fresh, not a cache);
 //   3. results: each finished Job not yet recorded → a RunRecord from the
-//      Job's outcome and its pod's termination message;
+//      Job's outcome and its pod's termination message (and, for a successful
+//      capacityCheck, its usage sample for status.capacitySamples, which the
+//      next run gets as previousSamples);
 //   4. watchdog: delete Jobs unfinished past timeout + grace;
 //   5. plan: schedule slot / run once / run-now token → Jobs to start and
 //      stop. Job names are deterministic and AlreadyExists counts as success,
@@ -15,7 +17,9 @@ import { parseDuration } from "../../crds/common.ts";
 import {
   MaintenanceTaskSpec,
   maintenanceTaskDescriptor,
+  taskType,
   type ActiveRun,
+  type CapacitySample,
   type MaintenanceTaskStatus,
   type RunRecord,
 } from "../../crds/maintenancetask.ts";
@@ -33,9 +37,11 @@ import {
   jobStartTime,
   recordFromJob,
   runMetaOf,
+  terminationResult,
   type JobObject,
   type PodObject,
 } from "./results.ts";
+import { capacitySampleOf, mergeCapacitySamples } from "./samples.ts";
 import { planRuns, type SchedulePlan } from "./schedule.ts";
 import { limitsOf, statusMutator } from "./status.ts";
 import { DEFAULT_WATCHDOG_GRACE_MS, overdueJobs, watchdogDeadline } from "./watchdog.ts";
@@ -61,6 +67,8 @@ interface RunState {
   now: Date;
   jobs: JobObject[];
   records: RunRecord[];
+  /** capacityCheck samples from the runs recorded in this reconcile. */
+  samples: CapacitySample[];
   /** Jobs deleted in this reconcile (overdue, replaced). */
   deleted: Set<string>;
   created: JobObject[];
@@ -103,8 +111,12 @@ async function collectResults(state: RunState): Promise<void> {
   const recorded = recordedJobs(state.task.status);
   for (const job of state.jobs) {
     if (!isFinished(job) || recorded.has(job.metadata.name!)) continue;
-    const record = recordFromJob(job, await newestPod(job, state.ctx));
-    if (record) state.records.push(record);
+    const pod = await newestPod(job, state.ctx);
+    const record = recordFromJob(job, pod);
+    if (!record) continue;
+    state.records.push(record);
+    const sample = capacitySampleOf(taskType(state.spec.task), record, terminationResult(pod));
+    if (sample) state.samples.push(sample);
   }
 }
 
@@ -162,6 +174,7 @@ async function startJob(state: RunState, run: RunRequest, runnerImage: string): 
       namespace: t.metadata.namespace!,
       uid: t.metadata.uid!,
       spec: state.spec,
+      capacitySamples: mergeCapacitySamples(t.status?.capacitySamples, state.samples),
     },
     run,
     runnerImage,
@@ -266,6 +279,7 @@ export async function reconcileMaintenanceTask(
     now: new Date(ctx.clock.now()),
     jobs: await listJobs(task, ctx),
     records: [],
+    samples: [],
     deleted: new Set(),
     created: [],
   };
@@ -317,6 +331,7 @@ async function writeStatus(state: RunState, plan: SchedulePlan): Promise<void> {
     spec: state.spec,
     plan,
     records: state.records,
+    samples: state.samples,
     active: activeRuns(state),
     existing: new Set(
       [...state.jobs, ...state.created]

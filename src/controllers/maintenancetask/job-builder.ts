@@ -12,10 +12,13 @@
 //   runner only through secretKeyRef, never in the config or the args;
 // - PersistentVolumeClaims are mounted where the runners expect them
 //   (logCleanup: /pake/volume; capacityCheck: /pake/volumes/<claim>);
+// - capacityCheck gets the task's status.capacitySamples as previousSamples
+//   (growth per day and days until full need earlier runs' samples);
 // - `custom` tasks run the user's image, command, args and env.
 import { API_GROUP_VERSION } from "../../crds/common.ts";
 import {
   taskType,
+  type CapacitySample,
   type MaintenanceTaskSpec,
   type MaintenanceTaskTask,
   type TaskType,
@@ -64,6 +67,8 @@ export interface JobOwner {
   namespace: string;
   uid: string;
   spec: MaintenanceTaskSpec;
+  /** status.capacitySamples: passed to a capacityCheck run as previousSamples. */
+  capacitySamples?: readonly CapacitySample[] | undefined;
 }
 
 export interface EnvVar {
@@ -173,7 +178,7 @@ function withSecretsStripped(task: Record<string, unknown>): Record<string, unkn
   return copy;
 }
 
-type Builder = (task: MaintenanceTaskTask, image: string) => TaskPod;
+type Builder = (task: MaintenanceTaskTask, image: string, owner: JobOwner) => TaskPod;
 
 const builders: Record<TaskType, Builder> = {
   logCleanup: (task, image) => {
@@ -201,15 +206,22 @@ const builders: Record<TaskType, Builder> = {
     pod.container.env.push(...postgresEnv(t.connectionSecretRef.name));
     return pod;
   },
-  capacityCheck: (task, image) => {
+  capacityCheck: (task, image, owner) => {
     const t = task.capacityCheck!;
-    const pod = runnerPod(
-      "capacityCheck",
-      { ...withSecretsStripped(t), volumesRoot: VOLUMES_ROOT },
-      image,
-    );
+    const claims = t.persistentVolumeClaims ?? [];
+    const samples = owner.capacitySamples ?? [];
+    const config: Record<string, unknown> = {
+      ...withSecretsStripped(t),
+      volumesRoot: VOLUMES_ROOT,
+      // Explicit mount paths (the same as volumesRoot/<claim>).
+      ...(claims.length > 0
+        ? { volumes: claims.map((name) => ({ name, path: `${VOLUMES_ROOT}/${name}` })) }
+        : {}),
+      ...(samples.length > 0 ? { previousSamples: samples } : {}),
+    };
+    const pod = runnerPod("capacityCheck", config, image);
     if (t.connectionSecretRef) pod.container.env.push(...postgresEnv(t.connectionSecretRef.name));
-    (t.persistentVolumeClaims ?? []).forEach((claim, i) => {
+    claims.forEach((claim, i) => {
       pod.volumes.push({
         name: `pvc-${i}`,
         persistentVolumeClaim: { claimName: claim, readOnly: true },
@@ -306,7 +318,7 @@ function runAnnotations(run: RunRequest): Record<string, string> {
 export function buildJob(owner: JobOwner, run: RunRequest, runnerImage: string): Job {
   const type = taskType(owner.spec.task);
   if (type === undefined) throw new Error("spec.task names no task type");
-  const pod = builders[type](owner.spec.task, runnerImage);
+  const pod = builders[type](owner.spec.task, runnerImage, owner);
   const labels = { [MANAGED_BY_LABEL]: MANAGED_BY, [TASK_LABEL]: owner.name };
   // /tmp stays writable under a read-only root filesystem.
   pod.volumes.push({ name: "tmp", emptyDir: {} });

@@ -96,11 +96,13 @@ export function jobStartTime(job: JobObject): string | undefined {
   return timeString(job.status?.startTime) ?? timeString(job.metadata.creationTimestamp);
 }
 
-interface RunnerResult {
+export interface RunnerResult {
+  task?: string;
   result?: string;
   summary?: string;
   details?: Record<string, unknown>;
   error?: string;
+  data?: unknown;
 }
 
 /** The runner's result from a pod's termination message, if it is JSON. */

@@ -3,6 +3,7 @@
 // record written by an earlier reconcile.
 import type {
   ActiveRun,
+  CapacitySample,
   MaintenanceTaskSpec,
   MaintenanceTaskStatus,
   RunRecord,
@@ -17,6 +18,7 @@ import {
   supersedes,
   type HistoryLimits,
 } from "./history.ts";
+import { mergeCapacitySamples } from "./samples.ts";
 import type { SchedulePlan } from "./schedule.ts";
 import { vanishedRuns } from "./watchdog.ts";
 
@@ -31,6 +33,8 @@ export interface StatusInput {
   plan: SchedulePlan;
   /** Final records from this reconcile (finished, stopped, overdue Jobs). */
   records: RunRecord[];
+  /** capacityCheck samples of the successful runs among `records` (default none). */
+  samples?: CapacitySample[];
   /** Runs whose Jobs are unfinished after this reconcile (including new ones). */
   active: ActiveRun[];
   /** Names of all the task's Jobs seen in this reconcile (existing or created). */
@@ -163,6 +167,8 @@ export function statusMutator(input: StatusInput) {
     else delete status.active;
     applyRecords(status, input, fresh);
     applyStarted(status, input);
+    if (input.samples && input.samples.length > 0)
+      status.capacitySamples = mergeCapacitySamples(status.capacitySamples, input.samples);
     if (status.history) status.history = boundHistory(status.history, limitsOf(input.spec));
     applyConditions(status, input, generation);
   };

@@ -101,6 +101,29 @@ describe("Given a task result larger than a termination message", () => {
     });
   });
 
+  it("keeps capacityCheck's data.sample when data must go, so the next run can forecast", () => {
+    const sample = { time: "2026-03-01T02:00:00.000Z", volumes: { data: 1234 }, databases: {} };
+    const details = Object.fromEntries(
+      Array.from({ length: 32 }, (_, i) => [`key${i}`, "v".repeat(200)]),
+    );
+    const r = completeResult(
+      "capacityCheck",
+      FIXED,
+      { summary: "capacity ok", details, data: { sample, notes: [], findings: [] } },
+      clock,
+    );
+    expect(size(r)).toBeLessThanOrEqual(MAX_RESULT_BYTES);
+    expect(r.truncated).toMatchObject({ data: 1 });
+    expect(r.data).toEqual({ sample });
+    const other = completeResult(
+      "cacheCleanup",
+      FIXED,
+      { summary: "s", details, data: { sample: { a: 1 } } },
+      clock,
+    );
+    expect(other.data).toBeUndefined();
+  });
+
   it("stays within the bound even when the summary and details are huge", () => {
     const details = Object.fromEntries(
       Array.from({ length: 40 }, (_, i) => [`key${i}`, "v".repeat(300)]),

@@ -9,8 +9,10 @@ import {
 } from "../../../../src/controllers/maintenancetask/job-builder.ts";
 import {
   MaintenanceTaskSpec,
+  type CapacitySample,
   type MaintenanceTaskSpecInput,
 } from "../../../../src/crds/maintenancetask.ts";
+import { CapacityCheckConfig } from "../../../../src/tasks/capacity-check.ts";
 import { scheduledJobName } from "../../../../src/schedule/index.ts";
 
 const IMAGE = "ghcr.io/pake/pake-operator:0.1.0";
@@ -19,10 +21,11 @@ const slot = new Date("2026-03-01T02:00:00Z");
 function build(
   task: MaintenanceTaskSpecInput["task"],
   extra: Partial<MaintenanceTaskSpecInput> = {},
+  capacitySamples?: CapacitySample[],
 ): Job {
   const spec = MaintenanceTaskSpec.parse({ task, ...extra });
   return buildJob(
-    { name: "nightly", namespace: "ops", uid: "uid-1", spec },
+    { name: "nightly", namespace: "ops", uid: "uid-1", spec, capacitySamples },
     { job: scheduledJobName("nightly", slot), trigger: "Schedule", slot },
     IMAGE,
   );
@@ -119,6 +122,49 @@ describe("Given tasks with credentials", () => {
       mountPath: "/pake/volumes/data",
       readOnly: true,
     });
+  });
+});
+
+describe("Given a capacityCheck task with stored capacity samples", () => {
+  const samples: CapacitySample[] = [
+    { time: "2026-02-28T02:00:00Z", volumes: { data: 1000 } },
+    { time: "2026-03-01T01:00:00Z", volumes: { data: 2000 }, databases: { app: 5 } },
+  ];
+  const config = (job: Job) =>
+    JSON.parse(env(job, TASK_CONFIG_ENV)?.value ?? "{}") as Record<string, unknown>;
+
+  it("Then the config passes them as previousSamples, oldest first, and the runner accepts it", () => {
+    const job = build(
+      { capacityCheck: { persistentVolumeClaims: ["data"], nodes: false } },
+      {},
+      samples,
+    );
+    const c = config(job);
+    expect(c.previousSamples).toEqual(samples);
+    expect(c.volumes).toEqual([{ name: "data", path: "/pake/volumes/data" }]);
+    const parsed = CapacityCheckConfig.parse(c);
+    expect(parsed.previousSamples).toHaveLength(2);
+    expect(parsed.volumes).toEqual([{ name: "data", path: "/pake/volumes/data" }]);
+  });
+
+  it("Then 30 samples of 32 volumes keep the env var well under 64 KiB", () => {
+    const volumes = Object.fromEntries(
+      Array.from({ length: 32 }, (_, i) => [`claim-${i}`, 1_000_000_000_000 + i]),
+    );
+    const many = Array.from({ length: 30 }, (_, i) => ({
+      time: new Date(Date.UTC(2026, 1, 1 + i)).toISOString(),
+      volumes,
+    }));
+    const job = build({ capacityCheck: { nodes: false } }, {}, many);
+    expect(env(job, TASK_CONFIG_ENV)?.value?.length).toBeLessThan(64 * 1024);
+  });
+
+  it("When there are no samples, or the task is not a capacityCheck, then no previousSamples is set", () => {
+    expect(config(build({ capacityCheck: { nodes: false } }))).not.toHaveProperty(
+      "previousSamples",
+    );
+    const logs = build({ logCleanup: { claimName: "l", maxAge: "7d" } }, {}, samples);
+    expect(config(logs)).not.toHaveProperty("previousSamples");
   });
 });
 
