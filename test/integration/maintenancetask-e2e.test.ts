@@ -12,6 +12,7 @@ import {
   readdirSync,
   utimesSync,
   writeFileSync,
+  rmSync,
   writeSync,
 } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
@@ -363,8 +364,10 @@ describe("Given the operator, the pod runner, PostgreSQL, Redis and a log volume
     expect(firstSample.volumes?.capacity).toBeGreaterThan(0);
     expect(first.lastRun?.details?.fullestVolumeDaysUntilFull).toBeUndefined();
 
-    // The volume (a directory on the test filesystem) grows by 32 MiB.
-    growBy(join(capacityDir, "growth.bin"), 32);
+    // The volume is a directory on the test machine's filesystem, whose usage
+    // other test files change too (data directories come and go): grow it by
+    // far more than they free at once.
+    growBy(join(capacityDir, "growth.bin"), 512);
 
     await apply("capacity", spec, { "pake.dev/run-now": "c2" });
     await waitFor(async () => (await statusOf("capacity")).lastRunNowToken === "c2", {
@@ -396,5 +399,6 @@ describe("Given the operator, the pod runner, PostgreSQL, Redis and a log volume
     expect(Number.isFinite(days)).toBe(true);
     expect(days).toBeGreaterThanOrEqual(0);
     expect(second.lastRun?.details).toMatchObject({ fullestVolume: "capacity" });
+    rmSync(join(capacityDir, "growth.bin"));
   }, 120_000);
 });
