@@ -131,6 +131,9 @@ describe("Given the operator and objects that pass the CRD schema but are semant
         'pake_controller_reconcile_total{controller="maintenancetask",result="success"',
       );
     const first = await reconciles();
+    // The counter must exist and have counted this object's reconciles, or the
+    // comparison below would prove nothing.
+    expect(first).toBeGreaterThan(0);
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     expect(await reconciles()).toBe(first);
     const after = await env.kubectl(
