@@ -12,11 +12,12 @@
 // Forbid would skip the second minute. The Job controller creates a Pod for
 // every Job of both kinds (they stay Pending).
 // Run: make bench (or node bench/maintenancetask.bench.ts [count] [minutes]).
+import { CronJobKind, JobKind, NamespaceKind } from "../src/lib/kinds.ts";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { maintenanceTaskDescriptor } from "../src/crds/index.ts";
-import { KubeClient, type KindDescriptor, type KubeObject } from "../src/runtime/kube.ts";
+import { KubeClient, type KubeObject } from "../src/runtime/kube.ts";
 
 const count = Number(process.argv[2] ?? 500);
 const minutes = Number(process.argv[3] ?? 2);
@@ -26,20 +27,6 @@ const { installCrds, startControlPlane, startOperator, killOperators, waitFor } 
   await import("../test/env/index.ts");
 
 const ns = "bench";
-const jobKind: KindDescriptor = { group: "batch", version: "v1", plural: "jobs", kind: "Job" };
-const cronJobKind: KindDescriptor = {
-  group: "batch",
-  version: "v1",
-  plural: "cronjobs",
-  kind: "CronJob",
-};
-const namespaceKind: KindDescriptor = {
-  group: "",
-  version: "v1",
-  plural: "namespaces",
-  kind: "Namespace",
-  namespaced: false,
-};
 
 async function inParallel(n: number, width: number, fn: (i: number) => Promise<unknown>) {
   let next = 0;
@@ -93,7 +80,7 @@ const cp = await startControlPlane();
 try {
   await installCrds(cp);
   const client = new KubeClient(cp.kubeConfig());
-  await client.create(namespaceKind, { metadata: { name: ns } });
+  await client.create(NamespaceKind, { metadata: { name: ns } });
   const t0 = Date.now();
   await inParallel(count, 16, (i) =>
     client.create(maintenanceTaskDescriptor, {
@@ -106,7 +93,7 @@ try {
     }),
   );
   await inParallel(count, 16, (i) =>
-    client.create(cronJobKind, {
+    client.create(CronJobKind, {
       metadata: { name: `cj-${i}`, namespace: ns },
       spec: {
         schedule: "* * * * *",
@@ -161,7 +148,7 @@ try {
   const jobs: KubeObject[] = [];
   let cont: string | undefined;
   do {
-    const page = await client.list(jobKind, { namespace: ns, limit: 500, continueToken: cont });
+    const page = await client.list(JobKind, { namespace: ns, limit: 500, continueToken: cont });
     jobs.push(...page.items);
     cont = page.metadata.continue || undefined;
   } while (cont);

@@ -4,21 +4,7 @@ import pkg from "../../package.json" with { type: "json" };
 import { operatorCommand } from "./operator.ts";
 import { runCommand } from "./run.ts";
 import { scheduleCommand } from "./schedule.ts";
-
-export interface CommandContext {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: Record<string, string | undefined>;
-}
-
-export interface Command {
-  name: string;
-  /** One line for the command list. */
-  summary: string;
-  /** Full help for `pake-operator help <name>`. */
-  usage: () => string;
-  run: (args: string[], ctx: CommandContext) => Promise<number>;
-}
+import type { Command, CommandContext } from "./types.ts";
 
 export const VERSION: string = pkg.version;
 

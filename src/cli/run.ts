@@ -2,7 +2,7 @@
 // config is JSON from --config or env PAKE_TASK_CONFIG; the result (≤ 4 KiB
 // JSON) goes to the termination message; the exit code is 0 on success.
 import { executeTask, taskNames } from "../tasks/index.ts";
-import type { Command, CommandContext } from "./commands.ts";
+import type { Command, CommandContext } from "./types.ts";
 import { parseFlags } from "./flags.ts";
 
 const usage = (): string =>

@@ -2,7 +2,7 @@
 // time zone, and the decision the controller would take for the given
 // lastScheduleTime, now and startingDeadlineSeconds, as JSON.
 import { explainSchedule, type ExplainInput } from "../schedule/index.ts";
-import type { Command, CommandContext } from "./commands.ts";
+import type { Command, CommandContext } from "./types.ts";
 import { parseFlags } from "./flags.ts";
 
 const FLAGS = [

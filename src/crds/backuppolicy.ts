@@ -1,6 +1,7 @@
 // BackupPolicy (bp): scheduled PostgreSQL backups with grandfather-father-son
 // retention, verification by restore, and restore. See DESIGN.md §1.
 import { z } from "zod";
+import { parseDuration } from "../lib/duration.ts";
 import {
   AGE_COLUMN,
   API_GROUP,
@@ -16,7 +17,6 @@ import {
   noParentSegments,
   objectName,
   observedGeneration,
-  parseDuration,
   text,
   timeZone,
   timestamp,

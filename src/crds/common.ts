@@ -5,6 +5,8 @@
 // Every schema here is bounded (maxLength / maxItems / maxProperties) so that
 // the API server's CEL cost estimator accepts the rules placed on them.
 import { z } from "zod";
+import { AGE_PATTERN, DURATION_PATTERN } from "../lib/duration.ts";
+import type { KindDescriptor as ResourceKind } from "../lib/kinds.ts";
 
 export const API_GROUP = "pake.dev";
 export const API_VERSION = "v1alpha1";
@@ -133,10 +135,8 @@ export function noParentSegments<T extends { path: string }>(): CelRule<T> {
 // Durations and cron
 // ---------------------------------------------------------------------------
 
-/** Go-style duration: one or more <number><unit> with unit ms, s, m or h ("30s", "1h30m"). */
-export const DURATION_PATTERN = /^([0-9]{1,6}(ms|s|m|h))+$/;
-/** An age: like a duration, with days and weeks too ("7d", "2w", "36h"). */
-export const AGE_PATTERN = /^([0-9]{1,5}(w|d|h|m|s))+$/;
+// The duration grammar and parser live in src/lib/duration.ts (one home for
+// the project); the kinds' schemas and CEL mirrors use them from here.
 
 /**
  * A duration such as "30s", "5m" or "1h30m" (units ms, s, m, h). Parsed by the
@@ -157,27 +157,6 @@ export function age(description: string): z.ZodString {
     .max(32)
     .regex(AGE_PATTERN)
     .describe(`${description} An age such as "7d", "2w" or "36h" (units w, d, h, m, s).`);
-}
-
-const UNIT_MS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-};
-
-/** Milliseconds of a duration or age string; throws on a malformed one. */
-export function parseDuration(value: string): number {
-  if (!DURATION_PATTERN.test(value) && !AGE_PATTERN.test(value)) {
-    throw new Error(`invalid duration ${JSON.stringify(value)}`);
-  }
-  let total = 0;
-  for (const m of value.matchAll(/([0-9]+)(ms|s|m|h|d|w)/g)) {
-    total += Number(m[1]) * (UNIT_MS[m[2] ?? "ms"] ?? 0);
-  }
-  return total;
 }
 
 const CRON_MACROS = "yearly|annually|monthly|weekly|daily|midnight|hourly";
@@ -389,15 +368,12 @@ export interface PrinterColumn {
   format?: string;
 }
 
+/** A pake.dev kind: how the API server names it (usable with the client as is) and its schema. */
 export interface KindDescriptor<
   Spec extends z.ZodType = z.ZodType,
   Status extends z.ZodType = z.ZodType,
-> {
-  group: string;
-  version: string;
-  kind: string;
+> extends ResourceKind {
   listKind: string;
-  plural: string;
   singular: string;
   shortNames: string[];
   categories: string[];

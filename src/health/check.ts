@@ -11,7 +11,7 @@ import type {
   HealthState,
   Threshold,
 } from "../crds/healthcheck.ts";
-import type { ProbeResult } from "../probes/types.ts";
+import type { ProbeResult } from "./probe-result.ts";
 import { availability, emptyBuckets, recordProbe } from "./availability.ts";
 import { damp, initialDamping, type DampingState } from "./damping.ts";
 import { healthScore, nextTrendState, trendOf, type TrendState } from "./score.ts";

@@ -17,7 +17,7 @@ import {
   type MetricValue,
   type Threshold,
 } from "../crds/healthcheck.ts";
-import type { Metric, MetricKind } from "../probes/types.ts";
+import type { Metric, MetricKind } from "./probe-result.ts";
 
 /** Canonical metric name of each KPI kind: the name KPI_DEFAULTS and users use. */
 export const KIND_METRIC: Record<Exclude<MetricKind, "none">, string> = {

@@ -16,7 +16,6 @@
 //   `connectionVersion`) changes.
 // - Each result goes through the pure health reducer (src/health/check.ts);
 //   the report says whether status should be written now.
-import { createHash } from "node:crypto";
 import type { HealthCheckStatus, HealthState } from "../crds/healthcheck.ts";
 import {
   markWritten,
@@ -40,7 +39,8 @@ import {
 import { CheckResourcePool } from "./pool.ts";
 import { defaultProbes, runProbe, type ProbeRegistry } from "./registry.ts";
 import type { ProbeResult, ProbeTarget } from "./types.ts";
-import { errorMessage } from "./util.ts";
+import { errorMessage } from "../lib/errors.ts";
+import { sha256Hex } from "../lib/hash.ts";
 
 export const DEFAULT_CONCURRENCY = 8;
 export const DEFAULT_MAX_START_SPREAD_MS = 30_000;
@@ -133,11 +133,7 @@ function stableJson(value: unknown): string {
 export function connectionFingerprint(
   def: Pick<CheckDefinition, "target" | "connectionVersion">,
 ): string {
-  return createHash("sha256")
-    .update(stableJson(def.target))
-    .update("\0")
-    .update(def.connectionVersion ?? "")
-    .digest("hex");
+  return sha256Hex(`${stableJson(def.target)}\0${def.connectionVersion ?? ""}`);
 }
 
 class ProbeTimeoutError extends Error {

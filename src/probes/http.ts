@@ -4,7 +4,8 @@
 import http from "node:http";
 import https from "node:https";
 import type { HttpProbeTarget, Metric, Probe, ProbeContext, ResourcePool } from "./types.ts";
-import { abortMessage, errorMessage, failed, metric, round, stopwatch } from "./util.ts";
+import { errorMessage } from "../lib/errors.ts";
+import { abortMessage, failed, metric, round, stopwatch } from "./util.ts";
 
 const MAX_REDIRECTS = 5;
 const MAX_BODY_BYTES = 1 << 20;

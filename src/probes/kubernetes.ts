@@ -13,7 +13,8 @@ import {
 } from "@kubernetes/client-node";
 import type { LabelSelector } from "../crds/common.ts";
 import type { KubernetesProbeTarget, Probe, ProbeContext } from "./types.ts";
-import { abortMessage, errorMessage, failed, metric, round, stopwatch } from "./util.ts";
+import { errorMessage } from "../lib/errors.ts";
+import { abortMessage, failed, metric, round, stopwatch } from "./util.ts";
 
 /** Options that make a client-node request abortable by `signal`. */
 export function withSignal(signal: AbortSignal): ConfigurationOptions {

@@ -9,7 +9,8 @@
 import { Socket } from "node:net";
 import pg from "pg";
 import type { Metric, PostgresProbeTarget, Probe, ProbeContext, ProbeResult } from "./types.ts";
-import { abortMessage, abortable, errorMessage, failed, metric, round, stopwatch } from "./util.ts";
+import { errorMessage } from "../lib/errors.ts";
+import { abortMessage, abortable, failed, metric, round, stopwatch } from "./util.ts";
 
 const STATS_SQL = `
 SELECT current_setting('max_connections')::int AS max_connections,

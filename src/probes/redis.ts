@@ -4,7 +4,8 @@
 // connects afresh.
 import { Redis } from "ioredis";
 import type { Metric, Probe, ProbeContext, RedisProbeTarget } from "./types.ts";
-import { abortMessage, abortable, errorMessage, failed, metric, round, stopwatch } from "./util.ts";
+import { errorMessage } from "../lib/errors.ts";
+import { abortMessage, abortable, failed, metric, round, stopwatch } from "./util.ts";
 
 const CLIENT = "redis";
 /** The last connection error of each client, to explain a connection that closed. */

@@ -18,9 +18,21 @@ export interface ResolveContext {
   kubeConfig: KubeConfig;
 }
 
+/**
+ * Why a target cannot be resolved: a referenced Secret or key does not exist
+ * (yet: it may be created later), or what it holds cannot make a target.
+ */
+export type TargetResolutionReason = "ReferenceNotFound" | "InvalidTarget";
+
 /** A target that cannot be resolved (missing Secret or key, bad URI); the message is safe for status. */
 export class TargetResolutionError extends Error {
   override readonly name = "TargetResolutionError";
+  readonly reason: TargetResolutionReason;
+
+  constructor(reason: TargetResolutionReason, message: string) {
+    super(message);
+    this.reason = reason;
+  }
 }
 
 /** Names of the Secrets a target references (to read them, and to requeue when they change). */
@@ -40,12 +52,17 @@ export function decodeSecretData(data: Record<string, string> | undefined): Secr
   );
 }
 
+const notFound = (message: string): TargetResolutionError =>
+  new TargetResolutionError("ReferenceNotFound", message);
+const invalid = (message: string): TargetResolutionError =>
+  new TargetResolutionError("InvalidTarget", message);
+
 async function secretKey(ctx: ResolveContext, ref: { name: string; key: string }): Promise<string> {
   const data = await ctx.readSecret(ref.name);
-  if (!data) throw new TargetResolutionError(`Secret ${ctx.namespace}/${ref.name} not found`);
+  if (!data) throw notFound(`Secret ${ctx.namespace}/${ref.name} not found`);
   const value = data[ref.key];
   if (value === undefined)
-    throw new TargetResolutionError(`Secret ${ctx.namespace}/${ref.name} has no key ${ref.key}`);
+    throw notFound(`Secret ${ctx.namespace}/${ref.name} has no key ${ref.key}`);
   return value;
 }
 
@@ -61,10 +78,10 @@ function fromUri(uri: string, secretName: string): Omit<PostgresProbeTarget, "ty
   try {
     url = new URL(uri);
   } catch {
-    throw new TargetResolutionError(`Secret ${secretName}: key uri is not a valid URI`);
+    throw invalid(`Secret ${secretName}: key uri is not a valid URI`);
   }
   if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") {
-    throw new TargetResolutionError(`Secret ${secretName}: key uri must start with postgresql://`);
+    throw invalid(`Secret ${secretName}: key uri must start with postgresql://`);
   }
   return {
     host: decodeURIComponent(url.hostname) || "localhost",
@@ -80,8 +97,7 @@ function fromUri(uri: string, secretName: string): Omit<PostgresProbeTarget, "ty
 function fromKeys(data: SecretData, secretName: string): Omit<PostgresProbeTarget, "type"> {
   const host = data.host;
   const user = data.user ?? data.username;
-  if (!host || !user)
-    throw new TargetResolutionError(`Secret ${secretName} needs a uri key, or host and user keys`);
+  if (!host || !user) throw invalid(`Secret ${secretName} needs a uri key, or host and user keys`);
   return {
     host,
     port: Number(data.port ?? 5432),
@@ -98,7 +114,7 @@ async function resolvePostgres(
 ): Promise<PostgresProbeTarget> {
   const name = spec.connectionSecretRef.name;
   const data = await ctx.readSecret(name);
-  if (!data) throw new TargetResolutionError(`Secret ${ctx.namespace}/${name} not found`);
+  if (!data) throw notFound(`Secret ${ctx.namespace}/${name} not found`);
   const conn = data.uri ? fromUri(data.uri, name) : fromKeys(data, name);
   return {
     type: "postgres",
@@ -151,9 +167,7 @@ export async function resolveTarget(
     };
   }
   if (target.system) return { type: "system", ...target.system, kubeConfig: ctx.kubeConfig };
-  throw new TargetResolutionError(
-    "spec.target sets none of postgres, redis, http, tcp, kubernetes or system",
-  );
+  throw invalid("spec.target sets none of postgres, redis, http, tcp, kubernetes or system");
 }
 
 /** Short description for status.target, e.g. "postgres/app-db" or "http/https://example.com/health". */

@@ -12,7 +12,9 @@ import si from "systeminformation";
 import { withSignal } from "./kubernetes.ts";
 import { parseQuantity } from "../runtime/quantity.ts";
 import type { Metric, Probe, ProbeContext, SystemProbeTarget } from "./types.ts";
-import { abortMessage, abortable, errorMessage, failed, metric, round, stopwatch } from "./util.ts";
+import { errorMessage } from "../lib/errors.ts";
+import { NodeMetricsKind } from "../lib/kinds.ts";
+import { abortMessage, abortable, failed, metric, round, stopwatch } from "./util.ts";
 
 const DISCOVERY_TTL_MS = 5 * 60_000;
 
@@ -96,6 +98,7 @@ async function nodeMetrics(
   ctx: ProbeContext,
 ): Promise<Metric[]> {
   const opts = withSignal(ctx.signal);
+  const { group, version, plural } = NodeMetricsKind;
   const labelSelector = Object.entries(target.nodeSelector ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(",");
@@ -103,7 +106,7 @@ async function nodeMetrics(
     kubeConfig
       .makeApiClient(CustomObjectsApi)
       .listClusterCustomObject(
-        { group: "metrics.k8s.io", version: "v1beta1", plural: "nodes", labelSelector },
+        { group, version, plural, labelSelector },
         opts,
       ) as Promise<NodeMetrics>,
     kubeConfig.makeApiClient(CoreV1Api).listNode({ labelSelector }, opts),

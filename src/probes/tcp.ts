@@ -1,7 +1,8 @@
 // TCP probe: open a connection, measure the connect latency, close it.
 import { Socket } from "node:net";
 import type { Probe, TcpProbeTarget } from "./types.ts";
-import { abortMessage, errorMessage, failed, metric, stopwatch } from "./util.ts";
+import { errorMessage } from "../lib/errors.ts";
+import { abortMessage, failed, metric, stopwatch } from "./util.ts";
 
 function connect(target: TcpProbeTarget, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {

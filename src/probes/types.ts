@@ -7,36 +7,11 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { LabelSelector } from "../crds/common.ts";
 import type { TargetKind } from "../crds/healthcheck.ts";
+import type { ProbeResult } from "../health/probe-result.ts";
 
-/** KPI class of a metric: which default thresholds of the operations guide apply. */
-export type MetricKind =
-  "responseTime" | "queryTime" | "memory" | "cpu" | "disk" | "errorRate" | "none";
-
-export interface Metric {
-  /** Stable name as shown in status.metrics, e.g. queryTimeMs. */
-  name: string;
-  value: number;
-  /** ms, %, bytes, s, count… */
-  unit: string;
-  /** KPI threshold class; "none" (or absent) means only user thresholds apply. */
-  kind?: MetricKind;
-}
-
-export interface ProbeResult {
-  /** The target answered and the answer was acceptable (status code, body match…). */
-  ok: boolean;
-  /** Wall time of the whole probe. */
-  latencyMs: number;
-  /**
-   * One stable line for status.message: it names what happened, never a value
-   * that changes every probe (values go to metrics), so that the status is
-   * written on a change of message and not once per probe.
-   */
-  message: string;
-  metrics: Metric[];
-  /** Extra, volatile information (slowest statements, skipped parts) for logs and events. */
-  notes?: string[];
-}
+// What a probe reports is the input of the health state machine, so its types
+// live in health/ (which imports nothing from probes/).
+export type { Metric, MetricKind, ProbeResult } from "../health/probe-result.ts";
 
 // ---------------------------------------------------------------------------
 // Resolved targets

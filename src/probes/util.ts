@@ -17,18 +17,6 @@ export function round(value: number, digits = 2): number {
   return Math.round(value * f) / f;
 }
 
-/** The error's message, with its code when the message does not already name it. */
-export function errorMessage(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const code = (err as { code?: unknown }).code;
-  const msg = err.message || err.name;
-  if (err instanceof AggregateError && err.errors.length > 0 && !msg) {
-    return errorMessage(err.errors[0]);
-  }
-  if (typeof code === "string" && !msg.includes(code)) return `${msg} (${code})`;
-  return msg;
-}
-
 /** Why the signal was aborted, as a message ("timed out after 500 ms"). */
 export function abortMessage(signal: AbortSignal, timeoutMs: number): string {
   const reason: unknown = signal.reason;

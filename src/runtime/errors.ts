@@ -42,9 +42,3 @@ export const isConflict = (err: unknown): boolean => statusCodeOf(err) === 409;
 export const isGone = (err: unknown): boolean => statusCodeOf(err) === 410;
 export const isAlreadyExists = (err: unknown): boolean =>
   err instanceof KubeApiError ? err.reason === "AlreadyExists" : statusCodeOf(err) === 409;
-
-/** A short, log-safe message for any thrown value. */
-export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
-}

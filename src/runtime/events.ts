@@ -13,17 +13,12 @@
 // Secret and key instead.
 import { hostname } from "node:os";
 import { realClock, type Clock } from "./clock.ts";
-import { errorMessage, isAlreadyExists, isNotFound } from "./errors.ts";
-import type { KindDescriptor, KubeClient, KubeObject } from "./kube.ts";
+import { errorMessage } from "../lib/errors.ts";
+import { EventKind } from "../lib/kinds.ts";
+import { isAlreadyExists, isNotFound } from "./errors.ts";
+import type { KubeClient, KubeObject } from "./kube.ts";
 import { log as rootLog, type Logger } from "./log.ts";
 import { formatTime } from "./normalize.ts";
-
-export const EventKind: KindDescriptor = {
-  group: "",
-  version: "v1",
-  plural: "events",
-  kind: "Event",
-};
 
 export type EventType = "Normal" | "Warning";
 

@@ -12,7 +12,8 @@
 import { Counter } from "prom-client";
 import { Watch, type KubeConfig } from "@kubernetes/client-node";
 import { realClock, type Clock, type Timer } from "./clock.ts";
-import { KubeApiError, errorMessage, isGone, type KubeStatus } from "./errors.ts";
+import { errorMessage } from "../lib/errors.ts";
+import { KubeApiError, isGone, type KubeStatus } from "./errors.ts";
 import {
   KubeClient,
   collectionPath,

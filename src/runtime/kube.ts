@@ -13,17 +13,11 @@ import {
   RequestContext,
   type KubeConfig,
 } from "@kubernetes/client-node";
+import type { KindDescriptor } from "../lib/kinds.ts";
 import { KubeApiError, type KubeStatus } from "./errors.ts";
 
-/** Names a resource type. `group` is "" for the core API (ConfigMap, Event…). */
-export interface KindDescriptor {
-  group: string;
-  version: string;
-  plural: string;
-  kind: string;
-  /** Default true. */
-  namespaced?: boolean;
-}
+// The type lives in lib/ so that crds/ can extend it without importing runtime/.
+export type { KindDescriptor };
 
 export interface ObjectMeta {
   name?: string;

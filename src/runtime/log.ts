@@ -1,38 +1,18 @@
 // Structured JSON logs (pino), Kubernetes style: capitalised past-tense
 // messages with the object in structured fields, e.g.
 //   log.info({ controller: "healthcheck", namespace, name }, "Created Incident")
-// Fields that may carry credentials are redacted at the root logger, so no
-// child logger can leak them.
+// Fields that may carry credentials (lib/redact.ts) are redacted at the root
+// logger, so no child logger can leak them.
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from "pino";
+import { LOG_REDACT_PATHS, REDACTED } from "../lib/redact.ts";
 
 export type { Logger };
-
-export const redactedPaths = [
-  "password",
-  "*.password",
-  "token",
-  "*.token",
-  "uri",
-  "*.uri",
-  "url",
-  "*.url",
-  "connectionString",
-  "*.connectionString",
-  "secret",
-  "*.secret",
-  "data",
-  "*.data",
-  "stringData",
-  "*.stringData",
-  "headers.authorization",
-  "*.headers.authorization",
-];
 
 export function createLogger(options: LoggerOptions = {}, destination?: DestinationStream): Logger {
   const settings: LoggerOptions = {
     level: process.env.LOG_LEVEL ?? "info",
     base: { component: "pake-operator" },
-    redact: { paths: redactedPaths, censor: "[REDACTED]" },
+    redact: { paths: [...LOG_REDACT_PATHS], censor: REDACTED },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     ...options,

@@ -21,7 +21,7 @@
 // LeaderElection) on the Lease, like client-go's "became leader".
 import type { KubeConfig } from "@kubernetes/client-node";
 import { realClock, type Clock } from "./clock.ts";
-import type { OperatorConfig } from "./config.ts";
+import type { ManagerConfig } from "./config.ts";
 import { EventRecorder } from "./events.ts";
 import { HttpServer } from "./http-server.ts";
 import { KubeClient, type KubeObject } from "./kube.ts";
@@ -37,7 +37,7 @@ import { collectProcessMetrics } from "./metrics.ts";
 import type { Runnable } from "./runnable.ts";
 
 export interface ManagerOptions {
-  config: OperatorConfig;
+  config: ManagerConfig;
   /** Used for the Lease when leader election is on and no leaseStore is given. */
   kubeConfig?: KubeConfig;
   leaseStore?: LeaseStore;

@@ -8,7 +8,7 @@
 // - `shutdown(deadline)` stops handing out keys and waits for in-flight work.
 import { Counter, Gauge, Histogram } from "prom-client";
 import { realClock, type Clock, type Timer } from "./clock.ts";
-import { errorMessage } from "./errors.ts";
+import { errorMessage } from "../lib/errors.ts";
 import { log as rootLog, type Logger } from "./log.ts";
 import { registry } from "./metrics.ts";
 import { defaultControllerRateLimiter, type RateLimiter } from "./rate-limiter.ts";

@@ -1,7 +1,7 @@
 // Deterministic Job names: one name per scheduled slot (so that a restarted
 // or duplicated controller never runs a slot twice: the second create fails
 // with AlreadyExists), and one per run-now token.
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../lib/hash.ts";
 
 /** Longest DNS-1123 label (Job names must also be valid label values). */
 export const MAX_NAME_LENGTH = 63;
@@ -9,10 +9,6 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export function isDnsLabel(name: string): boolean {
   return name.length <= MAX_NAME_LENGTH && DNS_LABEL.test(name);
-}
-
-function shortHash(text: string, length: number): string {
-  return createHash("sha256").update(text).digest("hex").slice(0, length);
 }
 
 /**
@@ -23,7 +19,7 @@ function shortHash(text: string, length: number): string {
 function withSuffix(task: string, suffix: string): string {
   const plain = `${task}-${suffix}`;
   if (isDnsLabel(plain)) return plain;
-  const hash = shortHash(task, 8);
+  const hash = sha256Hex(task, 8);
   const room = MAX_NAME_LENGTH - suffix.length - hash.length - 2;
   const base = task
     .toLowerCase()
@@ -40,7 +36,7 @@ export function scheduledJobName(task: string, slot: Date): string {
 
 /** The Job of one run-now request (annotation value or CLI token): same token, same name. */
 export function runNowJobName(task: string, token: string): string {
-  return withSuffix(task, `now-${shortHash(token, 10)}`);
+  return withSuffix(task, `now-${sha256Hex(token, 10)}`);
 }
 
 /** The Job of a task without a schedule (it runs once). */

@@ -2,7 +2,7 @@
 // (@hourly-random, @daily-random, …) pick fixed fields from a hash of
 // "namespace/name", so many tasks with the same macro spread out over the
 // period, and one task keeps the same time across restarts and operators.
-import { createHash } from "node:crypto";
+import { sha256 } from "../lib/hash.ts";
 import { CRON_MACROS, tryParseCron, type CronExpression } from "./cron.ts";
 
 export interface ScheduleOwner {
@@ -21,7 +21,7 @@ export interface ResolvedSchedule {
 
 /** Hash-derived numbers for one owner: four independent 32-bit values. */
 function seeds(owner: ScheduleOwner): number[] {
-  const digest = createHash("sha256").update(`${owner.namespace}/${owner.name}`).digest();
+  const digest = sha256(`${owner.namespace}/${owner.name}`);
   return [0, 4, 8, 12, 16].map((offset) => digest.readUInt32BE(offset));
 }
 

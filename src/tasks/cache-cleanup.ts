@@ -4,7 +4,7 @@
 // the config carries confirmFlush: true. The URL comes from the environment.
 import { Redis } from "ioredis";
 import { z } from "zod";
-import { DURATION_PATTERN, AGE_PATTERN, parseDuration } from "../crds/common.ts";
+import { DURATION_PATTERN, AGE_PATTERN, parseDuration } from "../lib/duration.ts";
 import { parseConfig } from "./config.ts";
 import { envOf, redisUrl } from "./env.ts";
 import { runTaskBody } from "./result.ts";

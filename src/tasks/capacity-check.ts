@@ -7,6 +7,7 @@
 import { CoreV1Api, CustomObjectsApi, type V1Pod } from "@kubernetes/client-node";
 import { statfs } from "node:fs/promises";
 import { z } from "zod";
+import { NodeMetricsKind } from "../lib/kinds.ts";
 import { parseConfig } from "./config.ts";
 import { envOf, hasDatabaseEnv } from "./env.ts";
 import { kubeConfigOf, parseQuantity } from "./kube.ts";
@@ -278,11 +279,10 @@ type NodeMetrics = { metadata?: { name?: string }; usage?: { cpu?: string; memor
 async function nodeMetrics(ctx: TaskContext): Promise<Map<string, NodeMetrics["usage"]>> {
   const api = kubeConfigOf(ctx).makeApiClient(CustomObjectsApi);
   try {
-    const list = (await api.listClusterCustomObject({
-      group: "metrics.k8s.io",
-      version: "v1beta1",
-      plural: "nodes",
-    })) as { items?: NodeMetrics[] };
+    const { group, version, plural } = NodeMetricsKind;
+    const list = (await api.listClusterCustomObject({ group, version, plural })) as {
+      items?: NodeMetrics[];
+    };
     return new Map((list.items ?? []).map((m) => [m.metadata?.name ?? "", m.usage]));
   } catch {
     return new Map(); // metrics.k8s.io not served

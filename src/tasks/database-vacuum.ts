@@ -7,7 +7,7 @@
 // see). lock_timeout covers the race between the check and the command.
 import type pg from "pg";
 import { z } from "zod";
-import { DURATION_PATTERN, AGE_PATTERN, parseDuration } from "../crds/common.ts";
+import { DURATION_PATTERN, AGE_PATTERN, parseDuration } from "../lib/duration.ts";
 import { parseConfig } from "./config.ts";
 import { envOf } from "./env.ts";
 import { databasesOf, resolveTable, userTables, withClient, type TableRef } from "./postgres.ts";

@@ -142,7 +142,6 @@ export { TaskConfigError };
 export {
   fitResult,
   writeTerminationMessage,
-  redactSecrets,
   MAX_RESULT_BYTES,
   DEFAULT_TERMINATION_MESSAGE_PATH,
   TERMINATION_MESSAGE_PATH_ENV,

@@ -4,7 +4,7 @@
 import { lstat, opendir, realpath, unlink } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { z } from "zod";
-import { AGE_PATTERN, parseDuration } from "../crds/common.ts";
+import { AGE_PATTERN, parseDuration } from "../lib/duration.ts";
 import { parseConfig } from "./config.ts";
 import { globMatcher } from "./glob.ts";
 import { runTaskBody } from "./result.ts";

@@ -1,6 +1,7 @@
 // Task results: timing, secret redaction, the 4 KiB bound of the
 // termination message, and writing it.
 import { writeFile } from "node:fs/promises";
+import { redactText } from "../lib/redact.ts";
 import { log } from "../runtime/log.ts";
 import type { TaskName, TaskOutcome, TaskResult } from "./types.ts";
 
@@ -14,16 +15,6 @@ const MAX_SUMMARY = 512;
 
 function bytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value), "utf8");
-}
-
-/** Removes credentials from a message: user:password@ in URLs, password=… pairs. */
-export function redactSecrets(message: string): string {
-  return message
-    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, "$1[REDACTED]@")
-    .replace(
-      /(password|passwd|pwd|token|secret)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi,
-      "$1$2[REDACTED]",
-    );
 }
 
 function clip(text: string, max: number): string {
@@ -49,13 +40,13 @@ export function completeResult(
   const result: TaskResult = {
     task,
     result: outcome.result ?? (outcome.error === undefined ? "Succeeded" : "Failed"),
-    summary: clip(redactSecrets(outcome.summary), MAX_SUMMARY),
+    summary: clip(redactText(outcome.summary), MAX_SUMMARY),
     details: detailsOf(outcome.details),
     startTime: started.toISOString(),
     endTime: ended.toISOString(),
     durationMs: ended.getTime() - started.getTime(),
   };
-  if (outcome.error !== undefined) result.error = clip(redactSecrets(outcome.error), 1024);
+  if (outcome.error !== undefined) result.error = clip(redactText(outcome.error), 1024);
   if (outcome.data !== undefined) result.data = structuredClone(outcome.data);
   return fitResult(result);
 }

@@ -18,18 +18,14 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { KubeClient, type KindDescriptor, type KubeObject } from "../../src/runtime/kube.ts";
+import {
+  ConfigMapKind as configMapKind,
+  PodKind as PodKind,
+  SecretKind as secretKind,
+} from "../../src/lib/kinds.ts";
+import { KubeClient, type KubeObject } from "../../src/runtime/kube.ts";
 import { repoRoot } from "./operator.ts";
 import { startProcess, type ManagedProcess } from "./processes.ts";
-
-const podKind: KindDescriptor = { group: "", version: "v1", plural: "pods", kind: "Pod" };
-const secretKind: KindDescriptor = { group: "", version: "v1", plural: "secrets", kind: "Secret" };
-const configMapKind: KindDescriptor = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-};
 
 export const POD_RUNNER_SELECTOR = "app.kubernetes.io/managed-by=pake-operator";
 
@@ -198,7 +194,7 @@ class Runner implements PodRunner {
     const namespaces = this.opts.namespaces ?? [undefined];
     const pods: Pod[] = [];
     for (const namespace of namespaces) {
-      const list = await this.client.list<Pod>(podKind, {
+      const list = await this.client.list<Pod>(PodKind, {
         ...(namespace ? { namespace } : {}),
         labelSelector: POD_RUNNER_SELECTOR,
       });
@@ -323,7 +319,7 @@ class Runner implements PodRunner {
 
   private async writeStatus(pod: Pod, status: Record<string, unknown>): Promise<void> {
     await this.client.patch(
-      podKind,
+      PodKind,
       { namespace: pod.metadata.namespace, name: pod.metadata.name! },
       { status },
       { subresource: "status" },

@@ -23,7 +23,8 @@ import {
   type ControllerOptions,
 } from "../../src/runtime/controller.ts";
 import { isNotFound } from "../../src/runtime/errors.ts";
-import { EventKind, EventRecorder } from "../../src/runtime/events.ts";
+import { EventKind } from "../../src/lib/kinds.ts";
+import { EventRecorder } from "../../src/runtime/events.ts";
 import { KubeClient, type KubeObject } from "../../src/runtime/kube.ts";
 import { updateStatus } from "../../src/runtime/status.ts";
 import {

@@ -10,16 +10,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startControlPlane, type ControlPlane } from "../env/index.ts";
 import { Informer, clientNodeWatch, type WatchFn } from "../../src/runtime/informer.ts";
-import { KubeClient, type KindDescriptor } from "../../src/runtime/kube.ts";
+import { NamespaceKind } from "../../src/lib/kinds.ts";
+import { KubeClient } from "../../src/runtime/kube.ts";
 import { ConfigMapKind, configMap, metricValue } from "./runtime-support.ts";
-
-const NamespaceKind: KindDescriptor = {
-  group: "",
-  version: "v1",
-  plural: "namespaces",
-  kind: "Namespace",
-  namespaced: false,
-};
 
 function values(informer: Informer, ns: string): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};

@@ -1,30 +1,18 @@
 // Shared helpers for the runtime integration tests (ConfigMaps and a small
 // test CRD with a status subresource, so no product CRD is needed).
 import type { KubeConfig } from "@kubernetes/client-node";
+import { CustomResourceDefinitionKind as CrdKind } from "../../src/lib/kinds.ts";
 import { isAlreadyExists } from "../../src/runtime/errors.ts";
 import { registry } from "../../src/runtime/metrics.ts";
 import { KubeClient, type KindDescriptor, type KubeObject } from "../../src/runtime/kube.ts";
 
-export const ConfigMapKind: KindDescriptor = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-};
+export { ConfigMapKind } from "../../src/lib/kinds.ts";
 
 export const WidgetKind: KindDescriptor = {
   group: "runtime-test.pake.dev",
   version: "v1",
   plural: "widgets",
   kind: "Widget",
-};
-
-const CrdKind: KindDescriptor = {
-  group: "apiextensions.k8s.io",
-  version: "v1",
-  plural: "customresourcedefinitions",
-  kind: "CustomResourceDefinition",
-  namespaced: false,
 };
 
 export interface Widget extends KubeObject {

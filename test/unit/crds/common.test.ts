@@ -1,12 +1,7 @@
 // Durations, ages and cron strings: what the admission patterns accept.
 import { describe, expect, it } from "vitest";
-import {
-  AGE_PATTERN,
-  CRON_PATTERN,
-  DURATION_PATTERN,
-  TIME_ZONE_PATTERN,
-  parseDuration,
-} from "../../../src/crds/index.ts";
+import { CRON_PATTERN, TIME_ZONE_PATTERN } from "../../../src/crds/index.ts";
+import { AGE_PATTERN, DURATION_PATTERN, parseDuration } from "../../../src/lib/duration.ts";
 
 describe("Given duration strings", () => {
   it.each([

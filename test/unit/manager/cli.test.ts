@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { COMMANDS, main, VERSION, type CommandContext } from "../../../src/cli/commands.ts";
+import { COMMANDS, main, VERSION } from "../../../src/cli/commands.ts";
+import type { CommandContext } from "../../../src/cli/types.ts";
 
 function capture(): CommandContext & { out: string; err: string } {
   const ctx = {

@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import {
   ConfigError,
   parseBindAddress,
-  parseDuration,
   parseOperatorConfig,
-} from "../../../src/runtime/config.ts";
+} from "../../../src/cli/operator-config.ts";
+import { parseDuration } from "../../../src/lib/duration.ts";
 
 const noSa = (): undefined => undefined;
 
@@ -227,7 +227,9 @@ describe("Given the value parsers", () => {
     ["15s junk", undefined],
     ["-1s", undefined],
   ])("When parsing duration %j, then it is %j ms", (text, ms) => {
-    expect(parseDuration(text)).toBe(ms);
+    const parse = () => parseDuration(text, { syntax: "flag" });
+    if (ms === undefined) expect(parse).toThrow(`invalid duration ${JSON.stringify(text)}`);
+    else expect(parse()).toBe(ms);
   });
 
   it.each([

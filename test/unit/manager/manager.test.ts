@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseOperatorConfig, type OperatorConfig } from "../../../src/runtime/config.ts";
+import { parseOperatorConfig, type OperatorConfig } from "../../../src/cli/operator-config.ts";
 import { createLogger } from "../../../src/runtime/log.ts";
 import { Manager } from "../../../src/runtime/manager.ts";
 import type { Runnable } from "../../../src/runtime/runnable.ts";

@@ -14,6 +14,8 @@ const secrets: Record<string, SecretData> = {
   "db-keys": { host: "10.0.0.5", user: "reader", password: "pw", dbname: "reports" },
   cache: { url: "redis://:secret@cache:6379/0" },
   token: { value: "Bearer abc" },
+  "bad-uri": { uri: "not a uri" },
+  "mysql-uri": { uri: "mysql://app@db/app" },
 };
 const ctx = {
   namespace: "shop",
@@ -102,6 +104,28 @@ describe("Given HealthCheck targets that reference Secrets", () => {
     const err = await resolveTarget(target(input), ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TargetResolutionError);
     expect((err as Error).message).toBe(message);
+  });
+
+  it.each([
+    [{ redis: { urlSecretRef: { name: "missing", key: "url" } } }, "ReferenceNotFound"],
+    [{ redis: { urlSecretRef: { name: "cache", key: "uri" } } }, "ReferenceNotFound"],
+    [{ postgres: { connectionSecretRef: { name: "missing" } } }, "ReferenceNotFound"],
+    [
+      {
+        http: {
+          url: "https://x.example",
+          headersFrom: [{ name: "A", secretKeyRef: { name: "token", key: "nope" } }],
+        },
+      },
+      "ReferenceNotFound",
+    ],
+    [{ postgres: { connectionSecretRef: { name: "token" } } }, "InvalidTarget"],
+    [{ postgres: { connectionSecretRef: { name: "bad-uri" } } }, "InvalidTarget"],
+    [{ postgres: { connectionSecretRef: { name: "mysql-uri" } } }, "InvalidTarget"],
+  ])("gives an unresolvable target %j the reason %s", async (input, reason) => {
+    const err = await resolveTarget(target(input), ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TargetResolutionError);
+    expect((err as TargetResolutionError).reason).toBe(reason);
   });
 
   it("resolves kubernetes targets into the check's namespace by default", async () => {

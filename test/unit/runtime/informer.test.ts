@@ -8,20 +8,9 @@ import {
   watchErrorResult,
   type WatchFn,
 } from "../../../src/runtime/informer.ts";
-import type {
-  KindDescriptor,
-  KubeClient,
-  KubeList,
-  KubeObject,
-} from "../../../src/runtime/kube.ts";
+import { ConfigMapKind as ConfigMap } from "../../../src/lib/kinds.ts";
+import type { KubeClient, KubeList, KubeObject } from "../../../src/runtime/kube.ts";
 import { formatTime, normalizeObject } from "../../../src/runtime/normalize.ts";
-
-const ConfigMap: KindDescriptor = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-};
 
 function cm(name: string, rv: string, data: Record<string, string> = {}, ns = "ns"): KubeObject {
   return {

@@ -14,7 +14,6 @@ import {
   completeResult,
   fitResult,
   MAX_RESULT_BYTES,
-  redactSecrets,
   writeTerminationMessage,
 } from "../../../src/tasks/result.ts";
 import {
@@ -156,8 +155,15 @@ describe("Given messages that may carry credentials", () => {
     { input: "postgresql://app:s3cr3t@db/app", want: "postgresql://[REDACTED]@db/app" },
     { input: "password=hunter2 host=db", want: "password=[REDACTED] host=db" },
     { input: "no secrets here", want: "no secrets here" },
-  ])("redacts $input", ({ input, want }) => {
-    expect(redactSecrets(input)).toBe(want);
+  ])("redacts $input in the summary and the error", ({ input, want }) => {
+    const r = completeResult(
+      "logCleanup",
+      FIXED,
+      { summary: input, details: {}, error: input },
+      clock,
+    );
+    expect(r.summary).toBe(want);
+    expect(r.error).toBe(want);
   });
 });
 
