@@ -1,15 +1,16 @@
 // `pake-operator operator [flags]`: runs the manager with every controller.
 import { KubeConfig } from "@kubernetes/client-node";
 import { registerControllers } from "../controllers/index.ts";
+import { createOperatorContext } from "../controllers/kit/context.ts";
 import {
   ConfigError,
   operatorFlagsUsage,
   parseOperatorConfig,
   type OperatorConfig,
-} from "../runtime/config.ts";
+} from "./operator-config.ts";
 import { log } from "../runtime/log.ts";
 import { Manager } from "../runtime/manager.ts";
-import type { Command, CommandContext } from "./commands.ts";
+import type { Command, CommandContext } from "./types.ts";
 
 function operatorUsage(): string {
   return `Usage: pake-operator operator [flags]\n\nRuns the operator: controllers (while leader), /healthz, /readyz and /metrics.\n\nFlags:\n${operatorFlagsUsage()}`;
@@ -51,7 +52,12 @@ async function runOperator(args: string[], ctx: CommandContext): Promise<number>
     return 1;
   }
   const manager = new Manager({ config, kubeConfig, logger: log });
-  const controllers = registerControllers(manager, { kubeConfig, config, logger: log });
+  const context = createOperatorContext({
+    kubeConfig,
+    logger: log,
+    config: { namespaces: config.namespaces, runnerImage: config.runnerImage, env: ctx.env },
+  });
+  const controllers = registerControllers(context, manager);
   log.info(
     {
       controllers,

@@ -1,6 +1,7 @@
 // HealthCheck (hc): what to probe, how often, and what counts as warning or
 // critical. See DESIGN.md §1.
 import { z } from "zod";
+import { parseDuration } from "../lib/duration.ts";
 import {
   AGE_COLUMN,
   API_GROUP,
@@ -17,7 +18,6 @@ import {
   labelName,
   objectName,
   observedGeneration,
-  parseDuration,
   stringMap,
   text,
   timestamp,
@@ -395,6 +395,33 @@ export const HealthState = z.enum(HEALTH_STATES);
 export type HealthState = z.infer<typeof HealthState>;
 
 const percent = (description: string) => z.number().min(0).max(100).describe(description);
+
+/** HealthCheck condition types besides the common ones (crds/conditions.ts). */
+export const HealthCheckCondition = {
+  /** The target answers within its thresholds (True also when Warning; False when Critical). */
+  Healthy: "Healthy",
+} as const;
+
+/** Reasons of the HealthCheck's conditions (CamelCase, stable). */
+export const HealthCheckReason = {
+  /** Ready/Suspended: the check is in the probe engine and being probed. */
+  Probing: "Probing",
+  /** Healthy=True: every KPI within its warning threshold. */
+  Healthy: "Healthy",
+  /** Healthy=True: a KPI past its warning threshold. */
+  Degraded: "Degraded",
+  /** Healthy=False: the probe fails or a KPI is past its critical threshold. */
+  Critical: "Critical",
+  /** Healthy=Unknown: no probe result yet. */
+  NotProbed: "NotProbed",
+  /** Ready=False: the target cannot be built from the spec and its Secrets. */
+  InvalidTarget: "InvalidTarget",
+} as const;
+
+/** Event reason when a check's state changes, e.g. "TurnedCritical". */
+export function stateChangeReason(to: HealthState): `Turned${HealthState}` {
+  return `Turned${to}`;
+}
 
 export const MetricValue = z
   .strictObject({

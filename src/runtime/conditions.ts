@@ -7,20 +7,14 @@
 // - `Ready` summarises the others (see summarizeReady).
 import { formatTime } from "./normalize.ts";
 
-/** Condition types used across the operator's kinds. */
+/**
+ * The condition words the runtime itself writes. Product condition types and
+ * reasons (SpecValid, Healthy, LastRunSucceeded, …) are API and live with the
+ * schemas in src/crds (conditions.ts and each kind's file).
+ */
 export const ConditionType = {
   /** The object is fully reconciled and doing its job. */
   Ready: "Ready",
-  /** The last reconcile finished without error. */
-  Reconciled: "Reconciled",
-  /** A HealthCheck target answers (probe succeeded). */
-  Healthy: "Healthy",
-  /** Scheduling is paused by spec.suspend. */
-  Suspended: "Suspended",
-  /** A run, backup or verification is in progress. */
-  Progressing: "Progressing",
-  /** The last backup passed verification. */
-  Verified: "Verified",
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType] | (string & {});
 
@@ -32,16 +26,8 @@ export const ConditionReason = {
   ReconcileError: "ReconcileError",
   /** Not yet reconciled since the object was created or changed. */
   Pending: "Pending",
-  /** A referenced object (Secret, PVC, target) does not exist. */
-  ReferenceNotFound: "ReferenceNotFound",
-  /** The spec is invalid in a way the schema could not catch. */
-  InvalidSpec: "InvalidSpec",
-  /** spec.suspend is true. */
-  Suspended: "Suspended",
   /** All dependent conditions are True. */
   AllConditionsMet: "AllConditionsMet",
-  /** The object is being deleted and cleanup is running. */
-  Finalizing: "Finalizing",
 } as const;
 export type ConditionReason =
   (typeof ConditionReason)[keyof typeof ConditionReason] | (string & {});

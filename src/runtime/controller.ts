@@ -23,9 +23,11 @@ import {
   setCondition,
   type StatusWithConditions,
 } from "./conditions.ts";
-import { errorMessage, isConflict, isNotFound } from "./errors.ts";
+import { errorMessage } from "../lib/errors.ts";
+import { isConflict, isNotFound } from "./errors.ts";
 import { EventRecorder } from "./events.ts";
-import { Informer, type InformerOptions } from "./informer.ts";
+import type { Informer, InformerOptions } from "./informer.ts";
+import { InformerFactory, type InformerSource, type SharedInformer } from "./informer-factory.ts";
 import {
   KubeClient,
   apiVersionOf,
@@ -122,8 +124,10 @@ export interface ControllerOptions<T extends KubeObject> {
   conflictRequeueMs?: number;
   /** Write Ready=False/ReconcileError to status on errors. Default: true for non-core kinds. */
   reportErrorsInStatus?: boolean;
-  /** Passed to every informer (timeouts, back-off). */
+  /** Passed to every informer (timeouts, back-off); ignored when `informers` is given. */
   informer?: Pick<InformerOptions, "timeoutSeconds" | "watchdogMarginMs" | "backoff" | "pageSize">;
+  /** The process-wide informer factory; default: informers of this controller's own. */
+  informers?: InformerSource;
 }
 
 export interface Controller<T extends KubeObject> extends Runnable {
@@ -151,7 +155,8 @@ class ControllerImpl<T extends KubeObject> implements Controller<T> {
   readonly informer: Informer<T>;
   readonly queue: WorkQueue;
   private readonly opts: ControllerOptions<T>;
-  private readonly others: Informer[] = [];
+  private readonly handles: SharedInformer<KubeObject>[] = [];
+  private readonly informers: InformerSource;
   private readonly clock: Clock;
   private readonly client: KubeClient;
   private readonly events: EventRecorder;
@@ -174,15 +179,34 @@ class ControllerImpl<T extends KubeObject> implements Controller<T> {
       clock: this.clock,
       rateLimiter: opts.rateLimiter,
     });
-    this.informer = this.makeInformer<T>(opts.kind, opts.labelSelector);
+    this.informers = opts.informers ?? this.ownInformers();
+    this.informer = this.shareInformer<T>(opts.kind, opts.labelSelector);
     this.informer.on({
       add: (o) => this.enqueue(objectKey(o)),
       update: (_o, n) => this.enqueue(objectKey(n)),
       delete: (o) => this.enqueue(objectKey(o)),
     });
-    for (const child of opts.owns ?? [])
-      this.watchOther({ kind: child, map: (o) => ownerKeys(o, opts.kind) });
-    for (const spec of opts.watches ?? []) this.watchOther(spec);
+    this.watchOthers();
+  }
+
+  /** Owned kinds enqueue their controlling owner; watched kinds map to keys. */
+  private watchOthers(): void {
+    const { owns, watches, kind } = this.opts;
+    for (const child of owns ?? [])
+      this.watchOther({ kind: child, map: (o) => ownerKeys(o, kind) });
+    for (const spec of watches ?? []) this.watchOther(spec);
+  }
+
+  /** A factory of this controller's own, when the process-wide one is not given. */
+  private ownInformers(): InformerFactory {
+    return new InformerFactory({
+      kubeConfig: this.opts.kubeConfig,
+      client: this.client,
+      namespaces: this.opts.namespaces,
+      clock: this.clock,
+      logger: this.log,
+      informer: this.opts.informer,
+    });
   }
 
   enqueue(key: string): void {
@@ -190,9 +214,8 @@ class ControllerImpl<T extends KubeObject> implements Controller<T> {
   }
 
   async start(): Promise<void> {
-    const informers = [this.informer, ...this.others];
-    await Promise.all(informers.map((i) => i.start()));
-    this.workers = this.runWhenSynced(informers);
+    await Promise.all(this.handles.map((h) => h.start()));
+    this.workers = this.runWhenSynced(this.handles.map((h) => h.informer));
     this.log.info({ workers: this.opts.workers ?? 1 }, "Started controller");
   }
 
@@ -201,7 +224,7 @@ class ControllerImpl<T extends KubeObject> implements Controller<T> {
     const drained = await this.queue.shutdown(deadlineMs);
     if (!drained)
       this.log.warn({ inFlight: this.queue.inFlight() }, "Stopped with reconciles still running");
-    await Promise.all([this.informer, ...this.others].map((i) => i.stop()));
+    await Promise.all(this.handles.map((h) => h.stop()));
     if (drained) await this.workers;
     this.log.info("Stopped controller");
   }
@@ -220,24 +243,17 @@ class ControllerImpl<T extends KubeObject> implements Controller<T> {
     });
   }
 
-  private makeInformer<K extends KubeObject>(
+  private shareInformer<K extends KubeObject>(
     kind: KindDescriptor,
     labelSelector?: string,
   ): Informer<K> {
-    return new Informer<K>({
-      ...this.opts.informer,
-      kubeConfig: this.opts.kubeConfig,
-      kind,
-      namespaces: this.opts.namespaces,
-      labelSelector,
-      client: this.client,
-      clock: this.clock,
-      logger: this.log,
-    });
+    const handle = this.informers.get<K>(kind, labelSelector);
+    this.handles.push(handle as unknown as SharedInformer<KubeObject>);
+    return handle.informer;
   }
 
   private watchOther(spec: WatchSpec): void {
-    const informer = this.makeInformer(spec.kind, spec.labelSelector);
+    const informer = this.shareInformer(spec.kind, spec.labelSelector);
     const enqueueAll = (o: KubeObject): void => {
       for (const key of spec.map(o)) this.enqueue(key);
     };
@@ -249,7 +265,6 @@ class ControllerImpl<T extends KubeObject> implements Controller<T> {
       },
       delete: enqueueAll,
     });
-    this.others.push(informer);
   }
 
   private context(key: string, obj: T): ReconcileContext {

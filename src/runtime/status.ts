@@ -102,3 +102,36 @@ export async function updateStatus<T extends KubeObject, S = Record<string, unkn
     }
   }
 }
+
+export interface CachedStatusWrite<T extends KubeObject> {
+  kind: KindDescriptor;
+  /** The object as the reconcile read it (from the informer cache). */
+  cached: T;
+}
+
+/**
+ * Applies mutators to the cached object's status and, when that changes it,
+ * writes it guarded by the cached resourceVersion: no read in the common
+ * case. On 409 (the cache was stale) it falls back to updateStatus, which
+ * re-reads and re-applies the same mutators. Returns whether it wrote.
+ */
+export async function writeStatusFromCache<T extends KubeObject, S>(
+  client: KubeClient,
+  write: CachedStatusWrite<T>,
+  mutators: Array<StatusMutator<S, T>>,
+): Promise<boolean> {
+  const { cached, kind } = write;
+  const computed = computeStatus(cached, mutators);
+  if (!computed.changed) return false;
+  const ref = { kind, namespace: cached.metadata.namespace, name: cached.metadata.name ?? "" };
+  if (cached.metadata.resourceVersion) {
+    try {
+      await client.replace(kind, { ...cached, status: computed.status }, { subresource: "status" });
+      return true;
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
+  const result = await updateStatus<T, S>(client, ref, mutators);
+  return result.updated;
+}

@@ -1,18 +1,27 @@
-// HealthCheck settings from the environment (the operator's flags belong to
-// the runtime; these two are specific to the probe engine):
+// HealthCheck settings from the environment (the operator's flags are in
+// src/cli/operator-config.ts; these two are specific to the probe engine):
 //   PAKE_HEALTHCHECK_STATUS_INTERVAL  longest time between status writes of an
 //                                     unchanged check (duration, default 1m)
 //   PAKE_PROBE_CONCURRENCY            probes running at once (default 16)
-import { parseDuration } from "../../runtime/config.ts";
-import type { HealthCheckControllerOptions } from "./controller.ts";
+import { DurationError, parseDuration } from "../../lib/duration.ts";
+import type { HealthCheckOptions } from "./controller.ts";
+
+function flagDuration(text: string): number | undefined {
+  try {
+    return parseDuration(text, { syntax: "flag" });
+  } catch (err) {
+    if (err instanceof DurationError) return undefined;
+    throw err;
+  }
+}
 
 export function healthCheckOptionsFromEnv(
   env: Record<string, string | undefined>,
-): Pick<HealthCheckControllerOptions, "statusIntervalMs" | "concurrency"> {
-  const options: Pick<HealthCheckControllerOptions, "statusIntervalMs" | "concurrency"> = {};
+): Pick<HealthCheckOptions, "statusIntervalMs" | "concurrency"> {
+  const options: Pick<HealthCheckOptions, "statusIntervalMs" | "concurrency"> = {};
   const interval = env.PAKE_HEALTHCHECK_STATUS_INTERVAL;
   if (interval) {
-    const ms = parseDuration(interval);
+    const ms = flagDuration(interval);
     if (ms === undefined || ms < 1000)
       throw new Error(
         `PAKE_HEALTHCHECK_STATUS_INTERVAL: invalid duration ${JSON.stringify(interval)}`,

@@ -1,9 +1,9 @@
 // The HealthCheck controller: reconciles each HealthCheck into the probe
 // engine and the engine's reports into status.
 //
-// reconcile(hc):
-//   1. semantic spec validation first: an invalid spec is taken out of the
-//      engine (no probing) and reported as SpecValid=False / Ready=False;
+// The kit's kind controller (controllers/kit) validates the spec first: an
+// invalid spec is taken out of the engine (onInvalid: no probing) and
+// reported as SpecValid=False / Ready=False. For a valid spec, reconcile(hc):
 //   2. the referenced Secrets are read by name (and watched by name, see
 //      secrets.ts); a missing Secret or key gives Ready=False with reason
 //      ReferenceNotFound naming the Secret and key, the check leaves the
@@ -13,19 +13,21 @@
 //      the Secrets' resourceVersions are its connectionVersion, so a rotated
 //      Secret closes the old connections and the next probe reconnects;
 //      a new generation is probed at once;
-//   4. target description, observedGeneration and the Ready/Suspended
-//      conditions are written when they change.
+//   4. returns the status change (target description, observedGeneration,
+//      Ready/Suspended), which the kit writes only when it changes.
 // Deleting a HealthCheck removes it from the engine (informer delete event);
 // its Incidents go with it through their owner reference.
 //
 // Probe reports are handled in reports.ts; the /health API in http-api.ts.
-import type { KubeConfig } from "@kubernetes/client-node";
+import { redactText } from "../../lib/redact.ts";
 import {
   HealthCheckSpec,
   healthCheckDescriptor,
-  parseDuration,
   type HealthCheckTarget,
 } from "../../crds/index.ts";
+import { CommonReason } from "../../crds/conditions.ts";
+import { HealthCheckReason } from "../../crds/healthcheck.ts";
+import { parseDuration } from "../../lib/duration.ts";
 import { ProbeEngine } from "../../probes/engine.ts";
 import {
   TargetResolutionError,
@@ -34,42 +36,27 @@ import {
   resolveTarget,
 } from "../../probes/resolve.ts";
 import type { ProbeTarget } from "../../probes/types.ts";
-import { realClock, type Clock } from "../../runtime/clock.ts";
-import { ConditionReason } from "../../runtime/conditions.ts";
-import {
-  createController,
-  type Controller,
-  type ReconcileContext,
-  type ReconcileResult,
-} from "../../runtime/controller.ts";
-import { EventRecorder } from "../../runtime/events.ts";
+import type { Controller, ReconcileContext } from "../../runtime/controller.ts";
 import type { RouteHandler } from "../../runtime/http-server.ts";
-import { KubeClient, objectKey } from "../../runtime/kube.ts";
-import type { Logger } from "../../runtime/log.ts";
+import { objectKey } from "../../runtime/kube.ts";
 import type { Runnable } from "../../runtime/runnable.ts";
-import { reconcileSpecValidity } from "../spec-validation.ts";
-import { validateHealthCheck } from "../validators.ts";
+import type { OperatorContext } from "../kit/context.ts";
+import {
+  createKindController,
+  type KindDefinition,
+  type KindResult,
+} from "../kit/kind-controller.ts";
 import { healthApi } from "./http-api.ts";
-import { IncidentManager } from "./incidents.ts";
+import { IncidentSourceApi } from "../incident/source.ts";
 import { ReportHandler } from "./reports.ts";
 import { SecretWatcher } from "./secrets.ts";
-import {
-  HealthReason,
-  applyReconcile,
-  redact,
-  type HealthCheckObject as HealthCheck,
-  type Status,
-} from "./status.ts";
+import { applyReconcile, type HealthCheckObject as HealthCheck, type Status } from "./status.ts";
+import { validateHealthCheck } from "./validate.ts";
 
 /** Retry of a check whose Secret is missing, besides the Secret's own watch. */
 export const MISSING_REFERENCE_RETRY_MS = 60_000;
 
-export interface HealthCheckControllerOptions {
-  kubeConfig: KubeConfig;
-  /** Namespaces to watch; empty or undefined: all. */
-  namespaces?: string[];
-  logger: Logger;
-  clock?: Clock;
+export interface HealthCheckOptions {
   /** Longest time between status writes of an unchanged check. Default 60 s. */
   statusIntervalMs?: number;
   /** Probes running at once. Default 16. */
@@ -116,24 +103,27 @@ function resolutionProblem(
   err: TargetResolutionError,
   target: HealthCheckTarget,
 ): { reason: string; message: string } {
-  const missing = /not found|has no key/.test(err.message);
   return {
-    reason: missing ? ConditionReason.ReferenceNotFound : HealthReason.InvalidTarget,
-    message: redact(`${err.message}; referenced by ${secretReferences(target).join(", ")}`),
+    reason:
+      err.reason === "ReferenceNotFound"
+        ? CommonReason.ReferenceNotFound
+        : HealthCheckReason.InvalidTarget,
+    message: redactText(`${err.message}; referenced by ${secretReferences(target).join(", ")}`),
   };
 }
 
-export function createHealthCheckSystem(opts: HealthCheckControllerOptions): HealthCheckSystem {
-  const clock = opts.clock ?? realClock;
-  const log = opts.logger;
-  const client = new KubeClient(opts.kubeConfig);
-  const events = new EventRecorder({ client, component: "pake-operator", clock, logger: log });
+export function createHealthCheckSystem(
+  ctx: OperatorContext,
+  opts: HealthCheckOptions = {},
+): HealthCheckSystem {
+  const { clock, client, events, kubeConfig } = ctx;
+  const log = ctx.logger.child({ controller: "healthcheck" });
   const observedGenerations = new Map<string, number | undefined>();
   // The controller is created last; closures reach it through this holder.
   const holder: { controller?: Controller<HealthCheck> } = {};
 
   const secrets = new SecretWatcher({
-    kubeConfig: opts.kubeConfig,
+    kubeConfig,
     client,
     logger: log,
     onChange: (keys) => keys.forEach((k) => holder.controller?.enqueue(k)),
@@ -147,7 +137,7 @@ export function createHealthCheckSystem(opts: HealthCheckControllerOptions): Hea
   const reports = new ReportHandler({
     client,
     events,
-    incidents: new IncidentManager({ client, events, log }),
+    incidents: new IncidentSourceApi({ client, events, log }),
     log,
     lookup: (key) => holder.controller?.informer.getByKey(key),
     remove: forget,
@@ -170,11 +160,7 @@ export function createHealthCheckSystem(opts: HealthCheckControllerOptions): Hea
       return secret?.data;
     };
     try {
-      const resolved = await resolveTarget(target, {
-        namespace,
-        readSecret,
-        kubeConfig: opts.kubeConfig,
-      });
+      const resolved = await resolveTarget(target, { namespace, readSecret, kubeConfig });
       return { target: resolved, connectionVersion: versions.sort().join(",") };
     } catch (err) {
       if (err instanceof TargetResolutionError) return { problem: resolutionProblem(err, target) };
@@ -206,51 +192,41 @@ export function createHealthCheckSystem(opts: HealthCheckControllerOptions): Hea
     observedGenerations.set(key, generation);
   }
 
-  async function reconcile(hc: HealthCheck, ctx: ReconcileContext): Promise<ReconcileResult> {
-    const problems = validateHealthCheck(hc);
-    if (problems.length > 0) {
-      await forget(ctx.key);
-      await reconcileSpecValidity(hc, ctx, {
-        kind: healthCheckDescriptor,
-        validate: () => problems,
-      });
-      return {};
-    }
-    const spec = HealthCheckSpec.parse(hc.spec);
-    secrets.track(ctx.key, hc.metadata.namespace ?? "default", referencedSecrets(spec.target));
+  async function reconcile(
+    hc: HealthCheck,
+    spec: HealthCheckSpec,
+    rctx: ReconcileContext,
+  ): Promise<KindResult<Status>> {
+    secrets.track(rctx.key, hc.metadata.namespace ?? "default", referencedSecrets(spec.target));
     const resolved = await resolve(hc, spec.target);
     if (resolved.problem) {
-      await engine.remove(ctx.key);
-      ctx.log.info({ reason: resolved.problem.reason }, "Stopped probing: target unresolved");
-    } else toEngine(hc, spec, resolved, ctx.key);
-    await reconcileSpecValidity(hc, ctx, {
-      kind: healthCheckDescriptor,
-      validate: () => [],
-      onValid: (status, _current, now) =>
-        applyReconcile(status as Status, {
-          generation: hc.metadata.generation,
+      await engine.remove(rctx.key);
+      rctx.log.info({ reason: resolved.problem.reason }, "Stopped probing: target unresolved");
+    } else toEngine(hc, spec, resolved, rctx.key);
+    const now = rctx.clock.now();
+    return {
+      status: (status, current) =>
+        applyReconcile(status, {
+          generation: current.metadata.generation,
           target: describeTarget(spec.target),
-          now: now.getTime(),
+          now,
           suspended: spec.suspend,
           problem: resolved.problem,
           intervalText: spec.interval,
         }),
-    });
-    return resolved.problem ? { requeueAfter: MISSING_REFERENCE_RETRY_MS } : {};
+      ...(resolved.problem ? { requeueAfter: MISSING_REFERENCE_RETRY_MS } : {}),
+    };
   }
 
-  const controller = createController<HealthCheck>({
+  const definition: KindDefinition<HealthCheck, HealthCheckSpec, Status> = {
     name: "healthcheck",
     kind: healthCheckDescriptor,
-    kubeConfig: opts.kubeConfig,
-    namespaces: opts.namespaces,
-    logger: log,
-    client,
-    events,
-    clock,
-    workers: opts.workers ?? 4,
+    schema: HealthCheckSpec,
+    validate: validateHealthCheck,
     reconcile,
-  });
+    onInvalid: (_hc, rctx) => forget(rctx.key),
+  };
+  const controller = createKindController(ctx, definition, { workers: opts.workers ?? 4 });
   holder.controller = controller;
   controller.informer.on({ delete: (hc) => void forget(objectKey(hc)) });
 

@@ -7,12 +7,13 @@
 // JSON; 503 when the answer's state is Critical, and 503 (state Unknown) on
 // a replica that is not the leader (its cache does not run). Only status
 // fields go out, message redacted: never a Secret's content.
+import { redactText } from "../../lib/redact.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HealthState } from "../../crds/index.ts";
 import { sendJson, type RouteHandler } from "../../runtime/http-server.ts";
 import type { Informer } from "../../runtime/informer.ts";
 import { formatTime } from "../../runtime/normalize.ts";
-import { redact, type HealthCheckObject as HealthCheck } from "./status.ts";
+import type { HealthCheckObject as HealthCheck } from "./status.ts";
 
 const SEVERITY: Record<HealthState, number> = { Healthy: 0, Unknown: 1, Warning: 2, Critical: 3 };
 
@@ -61,7 +62,7 @@ export function summarize(hc: HealthCheck): CheckSummary {
     name: hc.metadata.name ?? "",
     target: s.target,
     state: s.state ?? "Unknown",
-    message: s.message === undefined ? undefined : redact(s.message),
+    message: s.message === undefined ? undefined : redactText(s.message),
     latencyMs: s.latencyMs,
     healthScore: s.healthScore,
     trend: s.trend,

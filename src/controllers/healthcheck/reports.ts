@@ -7,7 +7,8 @@
 // carries a stale write decision (the engine learns of a write only when it
 // completes): it is checked again against what was actually written last, so
 // a slow API server does not turn into two writes per refresh.
-import { healthCheckDescriptor } from "../../crds/index.ts";
+import { redactText } from "../../lib/redact.ts";
+import { healthCheckDescriptor, stateChangeReason } from "../../crds/index.ts";
 import {
   DEFAULT_STATUS_INTERVAL_MS,
   shouldWriteStatus,
@@ -15,23 +16,24 @@ import {
   type WrittenStatus,
 } from "../../health/write.ts";
 import type { CheckReport } from "../../probes/engine.ts";
-import { errorMessage, isNotFound } from "../../runtime/errors.ts";
+import { errorMessage } from "../../lib/errors.ts";
+import { isNotFound } from "../../runtime/errors.ts";
 import type { EventRecorder } from "../../runtime/events.ts";
 import type { KubeClient } from "../../runtime/kube.ts";
 import type { Logger } from "../../runtime/log.ts";
 import { updateStatus } from "../../runtime/status.ts";
-import type { IncidentManager } from "./incidents.ts";
-import {
-  applyReport,
-  redact,
-  type HealthCheckObject as HealthCheck,
-  type Status,
-} from "./status.ts";
+import type {
+  IncidentSourceApi,
+  IncidentSourceRef,
+  OpenIncidentRequest,
+} from "../incident/source.ts";
+import { applyReport, type HealthCheckObject as HealthCheck, type Status } from "./status.ts";
 
 export interface ReportHandlerDeps {
   client: KubeClient;
   events: EventRecorder;
-  incidents: IncidentManager;
+  /** The Incident source API (controllers/incident/source.ts). */
+  incidents: IncidentSourceApi;
   log: Logger;
   /** The cached HealthCheck of a key (undefined once deleted). */
   lookup: (key: string) => HealthCheck | undefined;
@@ -58,7 +60,7 @@ export class ReportHandler {
       .then(() => this.process(report))
       .catch((err: unknown) => {
         this.deps.log.error(
-          { hc: report.key, err: redact(errorMessage(err)) },
+          { hc: report.key, err: redactText(errorMessage(err)) },
           "Failed to handle probe report",
         );
       });
@@ -95,7 +97,7 @@ export class ReportHandler {
     const incident = await this.incidents(check, report, due).catch((err: unknown) => {
       // The status write goes ahead; the next Critical write retries the Incident.
       this.deps.log.error(
-        { hc: report.key, err: redact(errorMessage(err)) },
+        { hc: report.key, err: redactText(errorMessage(err)) },
         "Failed to update Incident",
       );
       return undefined;
@@ -124,10 +126,11 @@ export class ReportHandler {
 
   private async recordTransition(check: HealthCheck, report: CheckReport): Promise<void> {
     const { from, to } = report.transition!;
-    const message = `State changed from ${from} to ${to}: ${redact(report.status.message)}`;
+    const message = `State changed from ${from} to ${to}: ${redactText(report.status.message)}`;
+    const reason = stateChangeReason(to);
     if (to === "Critical" || to === "Warning")
-      await this.deps.events.warning(check, `Turned${to}`, message);
-    else await this.deps.events.normal(check, `Turned${to}`, message);
+      await this.deps.events.warning(check, reason, message);
+    else await this.deps.events.normal(check, reason, message);
   }
 
   /** Opens, refreshes or resolves the check's Incident; returns the incidentRef change. */
@@ -139,19 +142,64 @@ export class ReportHandler {
     const policy = check.spec.incident;
     if (!policy?.enabled) return undefined;
     if (opensIncident(report, due)) {
-      return this.deps.incidents.ensureOpen({
-        check,
-        severity: policy.severity,
-        message: report.status.message,
-        since: report.status.lastTransitionTime ?? report.status.lastProbeTime,
-        now: this.deps.now(),
-        occurrence: report.transition !== undefined,
-      });
+      return this.deps.incidents.open(
+        incidentRequest(check, {
+          severity: policy.severity,
+          message: report.status.message,
+          since: report.status.lastTransitionTime ?? report.status.lastProbeTime,
+          now: this.deps.now(),
+          occurrence: report.transition !== undefined,
+        }),
+      );
     }
     if (!policy.autoResolve || !resolvesIncident(report, check, due)) return undefined;
-    const resolved = await this.deps.incidents.resolve(check, this.deps.now());
+    return this.resolveIncidents(check);
+  }
+
+  /** Resolves the check's open Incidents; null clears incidentRef. */
+  private async resolveIncidents(check: HealthCheck): Promise<null | undefined> {
+    const resolved = await this.deps.incidents.resolve({
+      source: incidentSource(check),
+      now: this.deps.now(),
+      message: `HealthCheck ${check.metadata.name ?? ""} is Healthy again`,
+    });
     return resolved.length > 0 || check.status?.incidentRef ? null : undefined;
   }
+}
+
+/** A check as the source of its Incidents. */
+export function incidentSource(check: HealthCheck): IncidentSourceRef {
+  return {
+    kind: "HealthCheck",
+    namespace: check.metadata.namespace,
+    name: check.metadata.name ?? "",
+    uid: check.metadata.uid ?? "",
+  };
+}
+
+/** What a Critical check tells the Incident source API (redacted here: the check knows its URLs). */
+export function incidentRequest(
+  check: HealthCheck,
+  report: {
+    severity: OpenIncidentRequest["severity"];
+    message: string;
+    /** When the check turned Critical: one Incident per Critical episode. */
+    since: string;
+    now: number;
+    occurrence: boolean;
+  },
+): OpenIncidentRequest {
+  const name = check.metadata.name ?? "";
+  return {
+    source: incidentSource(check),
+    severity: report.severity,
+    title: `HealthCheck ${name} is Critical`,
+    description: redactText(`${check.status?.target ?? name}: ${report.message}`),
+    message: redactText(report.message),
+    episode: report.since,
+    now: report.now,
+    occurrence: report.occurrence,
+  };
 }
 
 /** Critical, and a transition or a status write due (the Incident's lastSeen follows the status). */

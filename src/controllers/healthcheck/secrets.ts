@@ -11,16 +11,10 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { isNotFound } from "../../runtime/errors.ts";
 import { Informer } from "../../runtime/informer.ts";
-import type { KindDescriptor, KubeClient, KubeObject } from "../../runtime/kube.ts";
+import type { KubeClient, KubeObject } from "../../runtime/kube.ts";
 import type { Logger } from "../../runtime/log.ts";
+import { SecretKind } from "../../lib/kinds.ts";
 import { decodeSecretData, type SecretData } from "../../probes/resolve.ts";
-
-export const SecretKind: KindDescriptor = {
-  group: "",
-  version: "v1",
-  plural: "secrets",
-  kind: "Secret",
-};
 
 interface SecretObject extends KubeObject {
   data?: Record<string, string>;

@@ -3,12 +3,18 @@
 // reports own (state, metrics, counters, availability, score, Healthy).
 // Both run through updateStatus, which reads the object fresh and writes only
 // on a change, so they never overwrite each other's fields.
-import type { HealthCheck, HealthCheckStatus, HealthState } from "../../crds/healthcheck.ts";
+import { CommonConditionType, CommonReason } from "../../crds/conditions.ts";
+import {
+  HealthCheckCondition,
+  HealthCheckReason as HealthReason,
+  type HealthCheck,
+  type HealthCheckStatus,
+  type HealthState,
+} from "../../crds/healthcheck.ts";
+import { redactText } from "../../lib/redact.ts";
 import type { KubeObject } from "../../runtime/kube.ts";
 import type { HealthStatusFields } from "../../health/check.ts";
 import {
-  ConditionReason,
-  ConditionType,
   setCondition,
   type ConditionInput,
   type StatusWithConditions,
@@ -19,28 +25,9 @@ export type Status = HealthCheckStatus & StatusWithConditions;
 /** A HealthCheck as read from the API (timestamps as strings). */
 export type HealthCheckObject = HealthCheck & KubeObject;
 
-/** Reasons of the HealthCheck's conditions (CamelCase, stable). */
-export const HealthReason = {
-  Probing: "Probing",
-  Healthy: "Healthy",
-  Degraded: "Degraded",
-  Critical: "Critical",
-  NotProbed: "NotProbed",
-  InvalidTarget: "InvalidTarget",
-} as const;
-
-/**
- * Removes credentials from URLs in free text ("redis://:pw@host" becomes
- * "redis://***@host"): status, Events and the /health API must never carry a
- * secret, whatever a client library put into an error message.
- */
-export function redact(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, "$1***@");
-}
-
 /** The Healthy condition for a state. */
 export function healthyCondition(state: HealthState, message: string): ConditionInput {
-  const type = ConditionType.Healthy;
+  const type = HealthCheckCondition.Healthy;
   switch (state) {
     case "Healthy":
       return { type, status: "True", reason: HealthReason.Healthy, message };
@@ -62,7 +49,7 @@ export interface ReportStatusInput {
 
 /** Applies a probe report's fields to a status (in place). */
 export function applyReport(status: Status, input: ReportStatusInput): void {
-  const message = redact(input.fields.message);
+  const message = redactText(input.fields.message);
   Object.assign(status, { ...input.fields, message });
   for (const key of Object.keys(status) as (keyof Status)[]) {
     if (status[key] === undefined) delete status[key];
@@ -89,9 +76,9 @@ export function applyReconcile(status: Status, input: ReconcileStatusInput): voi
   setCondition(
     status,
     {
-      type: ConditionType.Suspended,
+      type: CommonConditionType.Suspended,
       status: input.suspended ? "True" : "False",
-      reason: input.suspended ? ConditionReason.Suspended : HealthReason.Probing,
+      reason: input.suspended ? CommonReason.Suspended : HealthReason.Probing,
       message: input.suspended ? "spec.suspend is true: not probing" : "",
     },
     generation,
@@ -101,10 +88,10 @@ export function applyReconcile(status: Status, input: ReconcileStatusInput): voi
 }
 
 function readyCondition(input: ReconcileStatusInput): ConditionInput {
-  const type = ConditionType.Ready;
+  const type = CommonConditionType.Ready;
   if (input.problem) return { type, status: "False", ...input.problem };
   if (input.suspended)
-    return { type, status: "False", reason: ConditionReason.Suspended, message: "Suspended" };
+    return { type, status: "False", reason: CommonReason.Suspended, message: "Suspended" };
   return {
     type,
     status: "True",

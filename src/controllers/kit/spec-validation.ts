@@ -1,24 +1,14 @@
 // Semantic validation of a spec: what the CRD schema and its CEL rules cannot
 // check at admission (a cron expression that parses, an IANA time zone, a
 // regular expression that compiles, a URL) becomes the `SpecValid` condition
-// with a message that names the field. An invalid spec is never acted on and
-// never retried in a loop: the next reconcile comes from the next spec change.
+// with a message that names the field. The kind controller (kind-controller.ts)
+// writes it; an invalid spec is never acted on and never retried in a loop:
+// the next reconcile comes from the next spec change.
 import type { z } from "zod";
-import {
-  ConditionReason,
-  ConditionType,
-  setCondition,
-  type StatusWithConditions,
-} from "../runtime/conditions.ts";
-import type { ReconcileContext } from "../runtime/controller.ts";
-import type { KindDescriptor, KubeObject } from "../runtime/kube.ts";
-import { computeStatus, updateStatus } from "../runtime/status.ts";
-
-/** Condition types owned by the controllers (runtime types are in runtime/conditions.ts). */
-export const ControllerConditionType = {
-  /** The spec passed the controller's semantic checks (False: reason InvalidSpec, message names the field). */
-  SpecValid: "SpecValid",
-} as const;
+import { CommonConditionType, CommonReason } from "../../crds/conditions.ts";
+import { getCondition, setCondition, type StatusWithConditions } from "../../runtime/conditions.ts";
+import type { KubeObject } from "../../runtime/kube.ts";
+import { resolveSchedule, validateTimeZone } from "../../schedule/index.ts";
 
 export interface SpecProblem {
   /** Path from the object root, e.g. "spec.timeZone". */
@@ -45,65 +35,68 @@ export function describeProblems(problems: SpecProblem[]): string {
   return `${shown.join("; ")}${more}`;
 }
 
-/** Sets SpecValid (and Ready when invalid) on a status; pure. */
+/**
+ * Sets SpecValid (and Ready when invalid) on a status; pure. A valid spec
+ * also clears a Ready=False left by an earlier invalid one (to Unknown,
+ * Pending), which the kind's own status mutator then overrides if it sets Ready.
+ */
 export function applySpecValidity(
   status: StatusWithConditions,
   problems: SpecProblem[],
   obj: { generation?: number; now: Date },
 ): void {
   if (problems.length === 0) {
+    const wasInvalid =
+      getCondition(status, CommonConditionType.Ready)?.reason === CommonReason.InvalidSpec;
+    const valid = { status: "True", reason: CommonReason.Valid, message: "" } as const;
     setCondition(
       status,
-      { type: ControllerConditionType.SpecValid, status: "True", reason: "Valid", message: "" },
+      { type: CommonConditionType.SpecValid, ...valid },
       obj.generation,
       obj.now,
     );
+    if (!wasInvalid) return;
+    const pending = {
+      status: "Unknown",
+      reason: CommonReason.Pending,
+      message: "Spec is valid",
+    } as const;
+    setCondition(status, { type: CommonConditionType.Ready, ...pending }, obj.generation, obj.now);
     return;
   }
   const message = describeProblems(problems);
-  for (const type of [ControllerConditionType.SpecValid, ConditionType.Ready]) {
+  for (const type of [CommonConditionType.SpecValid, CommonConditionType.Ready]) {
     setCondition(
       status,
-      { type, status: "False", reason: ConditionReason.InvalidSpec, message },
+      { type, status: "False", reason: CommonReason.InvalidSpec, message },
       obj.generation,
       obj.now,
     );
   }
 }
 
-export interface ValidateOptions<T extends KubeObject> {
-  kind: KindDescriptor;
-  validate: SpecValidator<T>;
-  /** Further status changes for a valid spec (e.g. Ready while the kind has no other work). */
-  onValid?: (status: StatusWithConditions, obj: Readonly<T>, now: Date) => void;
+interface Scheduled {
+  schedule?: string;
+  timeZone?: string;
 }
 
-/**
- * Validates obj and writes the outcome to status when it differs from what
- * the cached object already shows (no API call at all for a no-op). Returns
- * whether the spec is valid.
- */
-export async function reconcileSpecValidity<T extends KubeObject>(
-  obj: T,
-  ctx: ReconcileContext,
-  options: ValidateOptions<T>,
-): Promise<boolean> {
-  const problems = options.validate(obj);
-  const now = new Date(ctx.clock.now());
-  const mutate = (status: StatusWithConditions, current: Readonly<T>): void => {
-    applySpecValidity(status, problems, { generation: current.metadata.generation, now });
-    if (problems.length === 0) options.onValid?.(status, current, now);
-  };
-  if (!computeStatus(obj, [mutate]).changed) return problems.length === 0;
-  await updateStatus(
-    ctx.client,
-    { kind: options.kind, namespace: obj.metadata.namespace, name: obj.metadata.name! },
-    mutate,
-  );
-  // Status is written only when it changes, so this Event is not repeated per reconcile.
-  if (problems.length > 0) {
-    ctx.log.warn({ problems: problems.length }, "Rejected invalid spec");
-    await ctx.events.warning(obj, ConditionReason.InvalidSpec, describeProblems(problems));
+/** A schedule (cron or hashed-random macro) that resolves, and an IANA time zone. */
+export function scheduleProblems(
+  spec: Scheduled,
+  owner: { namespace?: string; name?: string },
+  field = "spec.schedule",
+): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  if (spec.schedule !== undefined) {
+    const resolved = resolveSchedule(spec.schedule, {
+      namespace: owner.namespace ?? "",
+      name: owner.name ?? "",
+    });
+    if (resolved.error) problems.push({ field, message: resolved.error });
   }
-  return problems.length === 0;
+  if (spec.timeZone !== undefined) {
+    const zone = validateTimeZone(spec.timeZone);
+    if (!zone.valid) problems.push({ field: "spec.timeZone", message: zone.error });
+  }
+  return problems;
 }

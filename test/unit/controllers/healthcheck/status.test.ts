@@ -5,7 +5,6 @@ import {
   applyReconcile,
   applyReport,
   healthyCondition,
-  redact,
   type Status,
 } from "../../../../src/controllers/healthcheck/status.ts";
 import type { HealthStatusFields } from "../../../../src/health/check.ts";
@@ -34,17 +33,6 @@ const fields = (over: Partial<HealthStatusFields> = {}): HealthStatusFields => (
   ...over,
 });
 
-describe("Given text that may carry credentials", () => {
-  it.each([
-    ["redis://:s3cret@127.0.0.1:6379/0 refused", "redis://***@127.0.0.1:6379/0 refused"],
-    ["postgresql://app:pw@db:5432/app", "postgresql://***@db:5432/app"],
-    ["connect ECONNREFUSED 127.0.0.1:5432", "connect ECONNREFUSED 127.0.0.1:5432"],
-    ["see https://example.com/path", "see https://example.com/path"],
-  ])("redacts %s", (input, expected) => {
-    expect(redact(input)).toBe(expected);
-  });
-});
-
 describe("Given a probe report", () => {
   it("maps each state to the Healthy condition", () => {
     expect(healthyCondition("Healthy", "")).toMatchObject({ status: "True", reason: "Healthy" });
@@ -67,7 +55,7 @@ describe("Given a probe report", () => {
       target: "redis/cache",
       observedGeneration: 2,
       state: "Critical",
-      message: "redis://***@h:1 refused",
+      message: "redis://[REDACTED]@h:1 refused",
       healthScore: 100,
       incidentRef: { name: "cache-1a2b3c4d" },
     });
