@@ -1,6 +1,7 @@
 // MaintenanceTask (mt): a scheduled or one-shot operation run as a Kubernetes
 // Job, scheduled like the CronJob controller. See DESIGN.md §1.
 import { z } from "zod";
+import { parseDuration } from "../lib/duration.ts";
 import {
   AGE_COLUMN,
   API_GROUP,
@@ -22,7 +23,6 @@ import {
   labelName,
   objectName,
   observedGeneration,
-  parseDuration,
   stringList,
   text,
   timeZone,
@@ -30,6 +30,7 @@ import {
   withRules,
 } from "./common.ts";
 import type { KindDescriptor } from "./common.ts";
+import { CommonReason, JobRunEventReason, JobRunReason } from "./conditions.ts";
 import { Threshold } from "./healthcheck.ts";
 
 const claimName = (description: string) => objectName(description);
@@ -380,6 +381,54 @@ export type MaintenanceTaskSpecInput = z.input<typeof MaintenanceTaskSpec>;
 // ---------------------------------------------------------------------------
 // Status
 // ---------------------------------------------------------------------------
+
+// ---------------------------------------------------------------------------
+// Conditions, reasons and Events
+// ---------------------------------------------------------------------------
+
+/**
+ * Condition types of a MaintenanceTask besides the common ones (Ready,
+ * SpecValid, Suspended, Progressing; see conditions.ts).
+ */
+export const MaintenanceTaskCondition = {
+  /** The most recent finished run succeeded (False: the reason says why it failed). */
+  LastRunSucceeded: "LastRunSucceeded",
+} as const;
+
+/** Condition reasons of a MaintenanceTask (CamelCase, stable: alerts and tests match on them). */
+export const MaintenanceTaskReason = {
+  /** Ready=True: the task has a schedule; the message names the next run. */
+  Scheduled: "Scheduled",
+  /** Ready=True: the task has no schedule and its one run was started. */
+  RanOnce: "RanOnce",
+  /** Ready=True: the task has no schedule and its one run has not started yet. */
+  Pending: CommonReason.Pending,
+  /** Ready=True and Suspended=True: spec.suspend, no new runs start. */
+  Suspended: CommonReason.Suspended,
+  /** Suspended=False. */
+  NotSuspended: CommonReason.NotSuspended,
+  /** Progressing=False: no run is active. */
+  Idle: "Idle",
+  /** Progressing=True: runs are active; the message lists their Jobs. */
+  RunActive: "RunActive",
+  /** LastRunSucceeded=True. */
+  Succeeded: "Succeeded",
+  // LastRunSucceeded=False: the three below, the Job controller's reason
+  // (DeadlineExceeded, BackoffLimitExceeded, …) or else the run's result.
+  /** The run was stopped by concurrencyPolicy Replace for a newer one (result Cancelled). */
+  Replaced: JobRunReason.Replaced,
+  /** The Job was unfinished at timeout plus grace; the watchdog deleted it (result TimedOut). */
+  WatchdogTimeout: JobRunReason.WatchdogTimeout,
+  /** The Job was deleted before it reported a result (result Failed). */
+  JobVanished: JobRunReason.JobVanished,
+} as const;
+
+/**
+ * Event reasons of a MaintenanceTask besides InvalidSpec: the run vocabulary
+ * of conditions.ts (ScheduledRun, CatchingUp, MissedSchedule,
+ * SkippedConcurrentRun, RunOnce, RunNow, RunSucceeded, RunFailed).
+ */
+export const MaintenanceTaskEventReason = JobRunEventReason;
 
 export const RUN_RESULTS = ["Running", "Succeeded", "Failed", "TimedOut", "Cancelled"] as const;
 

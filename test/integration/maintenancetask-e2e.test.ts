@@ -4,6 +4,7 @@
 // message → status. Also: a run past its timeout ends with DeadlineExceeded
 // and its process is killed; run-now runs once per token, across a restart;
 // a capacityCheck's sample is carried to the next run, which forecasts.
+import { SecretKind } from "../../src/lib/kinds.ts";
 import {
   closeSync,
   fsyncSync,
@@ -21,7 +22,7 @@ import { Redis as RedisClient } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  jobKind,
+  JobKind,
   TASK_CONFIG_ENV,
   TASK_LABEL,
   type Job,
@@ -49,11 +50,10 @@ let client: KubeClient;
 let logsDir: string;
 let capacityDir: string;
 let silent: Server;
-const secretKind = { group: "", version: "v1", plural: "secrets", kind: "Secret" };
 const sockets: Socket[] = [];
 
 function secretCreate(name: string, data: Record<string, string>) {
-  return client.create(secretKind, {
+  return client.create(SecretKind, {
     apiVersion: "v1",
     kind: "Secret",
     metadata: { name, namespace: ns },
@@ -154,13 +154,13 @@ function growBy(file: string, mib: number): void {
 
 /** The task config (PAKE_TASK_CONFIG) a Job gave its runner. */
 async function taskConfigOf(job: string): Promise<unknown> {
-  const j = await client.get<Job>(jobKind, { namespace: ns, name: job });
+  const j = await client.get<Job>(JobKind, { namespace: ns, name: job });
   const value = j.spec.template.spec.containers[0]?.env.find((e) => e.name === TASK_CONFIG_ENV);
   return JSON.parse(value?.value ?? "{}");
 }
 
 async function jobsOf(name: string): Promise<string[]> {
-  const list = await client.list(jobKind, {
+  const list = await client.list(JobKind, {
     namespace: ns,
     labelSelector: `${TASK_LABEL}=${name}`,
   });

@@ -1,18 +1,20 @@
-// The MaintenanceTask reconcile driven by a FakeClock against the real API
-// server (and the real Job controller): time-dependent behaviour — an outage
+// The MaintenanceTask reconcile (its kind definition run through the kit's
+// reconcileKind) driven by a FakeClock against the real API server (and the
+// real Job controller): time-dependent behaviour — an outage
 // across several slots, a restart between creating a Job and writing status,
 // the concurrency policies, the watchdog — without waiting for wall-clock
 // minutes. No pod runner here: the Jobs' pods stay Pending, so runs stay active.
 import { CoreV1Api } from "@kubernetes/client-node";
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
+import { reconcileKind } from "../../src/controllers/kit/index.ts";
 import {
-  reconcileMaintenanceTask,
   buildJob,
-  jobKind,
+  JobKind,
+  maintenanceTaskDefinition,
   TASK_LABEL,
+  type MaintenanceTask,
 } from "../../src/controllers/maintenancetask/index.ts";
-import type { MaintenanceTask } from "../../src/controllers/maintenancetask/controller.ts";
 import { MaintenanceTaskSpec, maintenanceTaskDescriptor } from "../../src/crds/maintenancetask.ts";
 import { FakeClock } from "../../src/runtime/clock.ts";
 import type { ReconcileContext, ReconcileResult } from "../../src/runtime/controller.ts";
@@ -27,6 +29,7 @@ let ns: string;
 let client: KubeClient;
 const IMAGE = "ghcr.io/pake/pake-operator:test";
 const MINUTE = 60_000;
+const definition = maintenanceTaskDefinition({ runnerImage: IMAGE });
 
 beforeAll(async () => {
   await installCrds(env);
@@ -53,7 +56,7 @@ const getTask = (name: string) =>
   client.get<MaintenanceTask>(maintenanceTaskDescriptor, { namespace: ns, name });
 
 async function jobsOf(name: string): Promise<Job[]> {
-  const list = await client.list<Job>(jobKind, {
+  const list = await client.list<Job>(JobKind, {
     namespace: ns,
     labelSelector: `${TASK_LABEL}=${name}`,
   });
@@ -75,7 +78,7 @@ function context(clock: FakeClock): ReconcileContext {
 
 /** One reconcile of the object as the API server has it now. */
 async function reconcile(name: string, clock: FakeClock): Promise<ReconcileResult> {
-  return reconcileMaintenanceTask(await getTask(name), context(clock), { runnerImage: IMAGE });
+  return reconcileKind(definition, await getTask(name), context(clock));
 }
 
 const creationOf = (t: MaintenanceTask) => Date.parse(String(t.metadata.creationTimestamp));
@@ -130,7 +133,7 @@ describe("Given an operator that crashed after creating a Job and before writing
       { job: scheduledJobName("restart", slot), trigger: "Schedule", slot },
       IMAGE,
     );
-    await client.create(jobKind, job);
+    await client.create(JobKind, job);
     expect((await getTask("restart")).status?.lastScheduleTime).toBeUndefined();
 
     await reconcile("restart", clock);
@@ -146,8 +149,8 @@ describe("Given an operator that crashed after creating a Job and before writing
     const clock = new FakeClock(creationOf(task) + 2 * MINUTE + 10_000);
     const stale = await getTask("twins");
     await Promise.all([
-      reconcileMaintenanceTask(structuredClone(stale), context(clock), { runnerImage: IMAGE }),
-      reconcileMaintenanceTask(structuredClone(stale), context(clock), { runnerImage: IMAGE }),
+      reconcileKind(definition, structuredClone(stale), context(clock)),
+      reconcileKind(definition, structuredClone(stale), context(clock)),
     ]);
     expect(await jobsOf("twins")).toHaveLength(1);
   });
@@ -216,7 +219,7 @@ describe("Given the watchdog", () => {
     await reconcile("vanish", clock);
     const [job] = await jobsOf("vanish");
     await client.delete(
-      jobKind,
+      JobKind,
       { namespace: ns, name: job!.metadata.name! },
       { propagationPolicy: "Background" },
     );
@@ -309,7 +312,9 @@ describe("Given suspend and startingDeadlineSeconds", () => {
 
   it("When the newest slot is older than startingDeadlineSeconds, then it is recorded as missed, with a Warning, and not run", async () => {
     const task = await createTask("late", { schedule: "*/5 * * * *", startingDeadlineSeconds: 30 });
-    const clock = new FakeClock(minuteFloor(creationOf(task)) + 12 * MINUTE);
+    // 45 s past a whole minute: the newest slot is always more than 30 s old (on a
+    // 5-minute boundary itself it would still be within the deadline, and due).
+    const clock = new FakeClock(minuteFloor(creationOf(task)) + 12 * MINUTE + 45_000);
     const slot = Math.floor(clock.now() / (5 * MINUTE)) * 5 * MINUTE;
     await reconcile("late", clock);
     expect(await jobsOf("late")).toHaveLength(0);

@@ -1,32 +1,31 @@
-// Pure: the status a reconcile writes, applied to the FRESH object's status
-// (updateStatus re-reads before writing), so a stale cache never undoes a
-// record written by an earlier reconcile.
-import type {
-  ActiveRun,
-  CapacitySample,
-  MaintenanceTaskSpec,
-  MaintenanceTaskStatus,
-  RunRecord,
+// Pure: the status mutator of one reconcile. The kit applies it to the
+// cached object's status and, on a 409, to a fresh read's, so it works from
+// the status it is given (never from what the reconcile read): a stale cache
+// never undoes a record written by an earlier reconcile.
+import { CommonConditionType } from "../../crds/conditions.ts";
+import {
+  MAX_HISTORY,
+  MaintenanceTaskCondition,
+  MaintenanceTaskReason,
+  taskType,
+  type ActiveRun,
+  type CapacitySample,
+  type MaintenanceTaskSpec,
+  type MaintenanceTaskStatus,
+  type RunRecord,
 } from "../../crds/maintenancetask.ts";
-import { taskType } from "../../crds/maintenancetask.ts";
-import { ConditionType, setCondition } from "../../runtime/conditions.ts";
+import { setCondition } from "../../runtime/conditions.ts";
 import { formatTime } from "../../runtime/normalize.ts";
 import {
   boundHistory,
   lastSuccessfulTime,
   mergeHistory,
   supersedes,
+  vanishedRuns,
   type HistoryLimits,
-} from "./history.ts";
+  type SchedulePlan,
+} from "../jobrun/index.ts";
 import { mergeCapacitySamples } from "./samples.ts";
-import type { SchedulePlan } from "./schedule.ts";
-import { vanishedRuns } from "./watchdog.ts";
-
-/** Condition types of MaintenanceTask (besides Ready, SpecValid, Progressing, Suspended). */
-export const MaintenanceConditionType = {
-  /** The most recent finished run succeeded (False: reason says why it failed). */
-  LastRunSucceeded: "LastRunSucceeded",
-} as const;
 
 export interface StatusInput {
   spec: MaintenanceTaskSpec;
@@ -43,12 +42,17 @@ export interface StatusInput {
 }
 
 export function limitsOf(spec: MaintenanceTaskSpec): HistoryLimits {
-  return { successful: spec.successfulRunsHistoryLimit, failed: spec.failedRunsHistoryLimit };
+  return {
+    successful: spec.successfulRunsHistoryLimit,
+    failed: spec.failedRunsHistoryLimit,
+    max: MAX_HISTORY,
+  };
 }
 
-function recordedNames(status: MaintenanceTaskStatus): Set<string> {
-  const names = new Set((status.history ?? []).map((r) => r.job));
-  if (status.lastRun && status.lastRun.result !== "Running") names.add(status.lastRun.job);
+/** Jobs whose final record is in status (history or a finished lastRun). */
+export function recordedNames(status: MaintenanceTaskStatus | undefined): Set<string> {
+  const names = new Set((status?.history ?? []).map((r) => r.job));
+  if (status?.lastRun && status.lastRun.result !== "Running") names.add(status.lastRun.job);
   return names;
 }
 
@@ -89,33 +93,34 @@ function applySchedule(status: MaintenanceTaskStatus, input: StatusInput): void 
 }
 
 function readyMessage(input: StatusInput, status: MaintenanceTaskStatus): [string, string] {
-  if (input.spec.suspend) return ["Suspended", "suspended: no new runs start"];
+  if (input.spec.suspend) return [MaintenanceTaskReason.Suspended, "suspended: no new runs start"];
   if (input.spec.schedule !== undefined)
-    return ["Scheduled", `next run at ${status.nextScheduleTime ?? "never"}`];
+    return [MaintenanceTaskReason.Scheduled, `next run at ${status.nextScheduleTime ?? "never"}`];
   return status.lastScheduleTime
-    ? ["RanOnce", "the task has no schedule and was started once"]
-    : ["Pending", "the task has no schedule and runs once"];
+    ? [MaintenanceTaskReason.RanOnce, "the task has no schedule and was started once"]
+    : [MaintenanceTaskReason.Pending, "the task has no schedule and runs once"];
 }
 
 type Cond = { type: string; status: "True" | "False"; reason: string; message: string };
 
 function suspendedCondition(suspend: boolean): Cond {
   return {
-    type: ConditionType.Suspended,
+    type: CommonConditionType.Suspended,
     status: suspend ? "True" : "False",
-    reason: suspend ? "Suspended" : "NotSuspended",
+    reason: suspend ? MaintenanceTaskReason.Suspended : MaintenanceTaskReason.NotSuspended,
     message: "",
   };
 }
 
 function progressingCondition(status: MaintenanceTaskStatus): Cond {
   const active = status.active ?? [];
+  const type = CommonConditionType.Progressing;
   if (active.length === 0)
-    return { type: ConditionType.Progressing, status: "False", reason: "Idle", message: "" };
+    return { type, status: "False", reason: MaintenanceTaskReason.Idle, message: "" };
   return {
-    type: ConditionType.Progressing,
+    type,
     status: "True",
-    reason: "RunActive",
+    reason: MaintenanceTaskReason.RunActive,
     message: `running: ${active.map((a) => a.job).join(", ")}`,
   };
 }
@@ -125,9 +130,9 @@ function lastRunCondition(status: MaintenanceTaskStatus): Cond | undefined {
   if (last === undefined || last.result === "Running") return undefined;
   const ok = last.result === "Succeeded";
   return {
-    type: MaintenanceConditionType.LastRunSucceeded,
+    type: MaintenanceTaskCondition.LastRunSucceeded,
     status: ok ? "True" : "False",
-    reason: ok ? "Succeeded" : (last.details?.reason ?? last.result),
+    reason: ok ? MaintenanceTaskReason.Succeeded : (last.details?.reason ?? last.result),
     message: `${last.job}: ${last.summary ?? last.result}`.slice(0, 1024),
   };
 }
@@ -139,7 +144,7 @@ function applyConditions(
 ): void {
   const [reason, message] = readyMessage(input, status);
   const conditions: (Cond | undefined)[] = [
-    { type: ConditionType.Ready, status: "True", reason, message },
+    { type: CommonConditionType.Ready, status: "True", reason, message },
     suspendedCondition(input.spec.suspend),
     progressingCondition(status),
     lastRunCondition(status),

@@ -2,11 +2,11 @@
 // credentials only through secretKeyRef, volumes where the runners look.
 import { describe, expect, it } from "vitest";
 import {
-  buildJob,
   MANAGED_BY_LABEL,
   TASK_CONFIG_ENV,
   type Job,
-} from "../../../../src/controllers/maintenancetask/job-builder.ts";
+} from "../../../../src/controllers/jobrun/index.ts";
+import { buildJob } from "../../../../src/controllers/maintenancetask/job-builder.ts";
 import {
   MaintenanceTaskSpec,
   type CapacitySample,

@@ -2,12 +2,15 @@
 // - A Job still unfinished at start + timeout + grace (the Job controller did
 //   not enforce activeDeadlineSeconds: it is down, or the Job was edited) is
 //   deleted and recorded as TimedOut (reason WatchdogTimeout).
-// - A run listed in status.active whose Job no longer exists (deleted by
-//   hand, garbage-collected) is recorded as Failed (reason JobVanished).
-import type { ActiveRun, RunRecord } from "../../crds/maintenancetask.ts";
-import { abortedRecord, jobStartTime, runMetaOf, type JobObject } from "./results.ts";
+// - A run listed in the owner's status as active whose Job no longer exists
+//   (deleted by hand, garbage-collected) is recorded as Failed (reason
+//   JobVanished).
+import { JobRunReason } from "../../crds/conditions.ts";
+import { abortedRecord, jobStartTime } from "./results.ts";
+import { runMetaOf } from "./metadata.ts";
+import type { ActiveRun, JobObject, RunRecord } from "./types.ts";
 
-/** Default grace after spec.timeout before the watchdog acts. */
+/** Default grace after the owner's timeout before the watchdog acts. */
 export const DEFAULT_WATCHDOG_GRACE_MS = 60_000;
 
 export interface Overdue {
@@ -38,7 +41,7 @@ export function overdueJobs(input: {
         startTime: jobStartTime(job),
         now: input.now,
         result: "TimedOut",
-        reason: "WatchdogTimeout",
+        reason: JobRunReason.WatchdogTimeout,
         message: `the Job did not finish within timeout plus ${Math.round(input.graceMs / 1000)}s grace; deleted it`,
       }),
     });
@@ -65,7 +68,7 @@ export function vanishedRuns(input: {
         startTime: a.startTime,
         now: input.now,
         result: "Failed",
-        reason: "JobVanished",
+        reason: JobRunReason.JobVanished,
         message: `the Job ${a.job} was deleted before it reported a result`,
       }),
     );

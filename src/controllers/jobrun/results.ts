@@ -1,46 +1,21 @@
-// Pure: a finished Job (and its newest Pod) → a RunRecord for status.
-// The runner's JSON result (≤ 4 KiB) comes from the container's termination
-// message; Job failures (DeadlineExceeded, BackoffLimitExceeded, …) become a
-// failed run whose details carry the reason.
-import type { RunRecord } from "../../crds/maintenancetask.ts";
+// Pure: a finished Job (and its newest Pod) → a RunRecord for the owner's
+// status. The runner's JSON result (≤ 4 KiB) comes from the container's
+// termination message; Job failures (DeadlineExceeded, BackoffLimitExceeded,
+// …) become a failed run whose details carry the reason.
+import type { EventInput } from "../../runtime/events.ts";
 import type { KubeObject } from "../../runtime/kube.ts";
+import { runMetaOf } from "./metadata.ts";
+import { JobRunEventReason, JobRunReason } from "../../crds/conditions.ts";
 import {
-  RUN_NOW_TOKEN_ANNOTATION,
-  SCHEDULED_TIME_ANNOTATION,
-  TRIGGER_ANNOTATION,
-  type Trigger,
-} from "./job-builder.ts";
-
-export interface JobCondition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-}
-
-export interface JobObject extends KubeObject {
-  spec?: { activeDeadlineSeconds?: number; [key: string]: unknown };
-  status?: {
-    startTime?: string;
-    completionTime?: string;
-    active?: number;
-    succeeded?: number;
-    failed?: number;
-    conditions?: JobCondition[];
-  };
-}
-
-export interface ContainerState {
-  terminated?: { exitCode?: number; reason?: string; message?: string; finishedAt?: string };
-}
-
-export interface PodObject extends KubeObject {
-  status?: {
-    phase?: string;
-    containerStatuses?: { name: string; state?: ContainerState; lastState?: ContainerState }[];
-  };
-}
+  JobConditionType,
+  JobFailedReason,
+  type JobObject,
+  type PodObject,
+  type RunMeta,
+  type RunnerResult,
+  type RunRecord,
+  type RunResult,
+} from "./types.ts";
 
 export interface JobOutcome {
   succeeded: boolean;
@@ -59,14 +34,17 @@ function timeString(value: unknown): string | undefined {
 /** The final outcome of a Job (Complete or Failed condition), or undefined while it runs. */
 export function jobOutcome(job: JobObject): JobOutcome | undefined {
   const final = (job.status?.conditions ?? []).find(
-    (c) => c.status === "True" && (c.type === "Complete" || c.type === "Failed"),
+    (c) =>
+      c.status === "True" &&
+      (c.type === JobConditionType.Complete || c.type === JobConditionType.Failed),
   );
   if (final === undefined) return undefined;
   const time = timeString(final.lastTransitionTime) ?? timeString(job.status?.completionTime);
-  if (final.type === "Complete") return { succeeded: true, reason: "Completed", message: "", time };
+  if (final.type === JobConditionType.Complete)
+    return { succeeded: true, reason: JobRunReason.Completed, message: "", time };
   return {
     succeeded: false,
-    reason: final.reason ?? "Failed",
+    reason: final.reason ?? JobRunReason.Failed,
     message: final.message ?? "",
     time,
   };
@@ -76,33 +54,15 @@ export function isFinished(job: JobObject): boolean {
   return jobOutcome(job) !== undefined;
 }
 
-export interface RunMeta {
-  trigger?: Trigger;
-  scheduledTime?: string;
-  token?: string;
-}
-
-export function runMetaOf(job: KubeObject): RunMeta {
-  const a = job.metadata.annotations ?? {};
-  const trigger = a[TRIGGER_ANNOTATION];
-  return {
-    ...(trigger === "Schedule" || trigger === "RunNow" || trigger === "Once" ? { trigger } : {}),
-    ...(a[SCHEDULED_TIME_ANNOTATION] ? { scheduledTime: a[SCHEDULED_TIME_ANNOTATION] } : {}),
-    ...(a[RUN_NOW_TOKEN_ANNOTATION] !== undefined ? { token: a[RUN_NOW_TOKEN_ANNOTATION] } : {}),
-  };
-}
-
 export function jobStartTime(job: JobObject): string | undefined {
   return timeString(job.status?.startTime) ?? timeString(job.metadata.creationTimestamp);
 }
 
-export interface RunnerResult {
-  task?: string;
-  result?: string;
-  summary?: string;
-  details?: Record<string, unknown>;
-  error?: string;
-  data?: unknown;
+/** When the Job was created, in status format (stable, unlike status.startTime which arrives later). */
+export function jobCreationTime(job: KubeObject): string | undefined {
+  const t = job.metadata.creationTimestamp as unknown;
+  if (t instanceof Date) return t.toISOString().replace(".000Z", "Z");
+  return typeof t === "string" ? t : undefined;
 }
 
 /** The runner's result from a pod's termination message, if it is JSON. */
@@ -139,9 +99,9 @@ function boundedDetails(
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-function resultOf(outcome: JobOutcome): RunRecord["result"] {
+function resultOf(outcome: JobOutcome): RunResult {
   if (outcome.succeeded) return "Succeeded";
-  return outcome.reason === "DeadlineExceeded" ? "TimedOut" : "Failed";
+  return outcome.reason === JobFailedReason.DeadlineExceeded ? "TimedOut" : "Failed";
 }
 
 function summaryOf(outcome: JobOutcome, runner: RunnerResult | undefined): string {
@@ -191,5 +151,15 @@ export function abortedRecord(input: {
     result: input.result,
     summary: `${input.reason}: ${input.message}`,
     details: { reason: input.reason },
+  };
+}
+
+/** The Event of a recorded run: RunSucceeded (Normal) or RunFailed (Warning). */
+export function runResultEvent(r: RunRecord): EventInput {
+  const ok = r.result === "Succeeded";
+  return {
+    type: ok ? "Normal" : "Warning",
+    reason: ok ? JobRunEventReason.RunSucceeded : JobRunEventReason.RunFailed,
+    message: `${r.job}: ${r.result}: ${r.summary ?? ""}`,
   };
 }

@@ -2,8 +2,8 @@
 // for in one reconcile: which Jobs to start and stop, what to record, and when
 // to look again. Job names are deterministic (per slot, per token, once), so a
 // Job that already exists means "already started": nothing is created twice.
-import { RUN_NOW_ANNOTATION } from "../../crds/common.ts";
-import type { MaintenanceTaskSpec, MaintenanceTaskStatus } from "../../crds/maintenancetask.ts";
+// Generic over the owner: it gives its schedule fields, the two status fields
+// planning reads, and the name of its run-now annotation.
 import {
   decide,
   decideConcurrency,
@@ -12,14 +12,13 @@ import {
   runNowJobName,
   scheduledJobName,
   validateTimeZone,
+  type ConcurrencyPolicy,
 } from "../../schedule/index.ts";
-import type { RunRequest } from "./job-builder.ts";
+import type { EventInput } from "../../runtime/events.ts";
+import { JobRunEventReason } from "../../crds/conditions.ts";
+import type { RunRequest } from "./types.ts";
 
-export interface PlanEvent {
-  type: "Normal" | "Warning";
-  reason: string;
-  message: string;
-}
+export type PlanEvent = EventInput & { type: "Normal" | "Warning" };
 
 export interface SchedulePlan {
   /** The five-field cron in force (hashed-random forms resolved). */
@@ -30,24 +29,41 @@ export interface SchedulePlan {
   start: RunRequest[];
   /** Active Jobs to stop first (concurrencyPolicy Replace). */
   stop: string[];
-  /** New status.lastScheduleTime (slot run, skipped or missed; the once run's time). */
+  /** New lastScheduleTime (slot run, skipped or missed; the once run's time). */
   lastScheduleTime?: Date;
-  /** New status.lastRunNowToken. */
+  /** New lastRunNowToken. */
   runNowToken?: string;
   events: PlanEvent[];
+}
+
+/** The spec fields planning reads. Without a schedule the owner runs once. */
+export interface PlanSpec {
+  schedule?: string | undefined;
+  timeZone?: string | undefined;
+  startingDeadlineSeconds?: number | undefined;
+  suspend: boolean;
+  concurrencyPolicy: ConcurrencyPolicy;
+}
+
+/** The status fields planning reads. */
+export interface PlanStatus {
+  lastScheduleTime?: string | undefined;
+  lastRunNowToken?: string | undefined;
 }
 
 export interface PlanInput {
   namespace: string;
   name: string;
-  spec: MaintenanceTaskSpec;
-  status: MaintenanceTaskStatus | undefined;
+  spec: PlanSpec;
+  status: PlanStatus | undefined;
   annotations: Record<string, string> | undefined;
+  /** The annotation whose new values each start one run (e.g. pake.dev/run-now). */
+  runNowAnnotation: string;
   creationTime: Date;
   now: Date;
-  /** Names of the task's Jobs that exist. */
+  /** Names of the owner's Jobs that exist. */
   existing: ReadonlySet<string>;
-  /** Names of the task's unfinished Jobs. */
+  /** Names of the owner's unfinished Jobs. */
   active: string[];
 }
 
@@ -71,13 +87,17 @@ function scheduledPlan(input: PlanInput, plan: SchedulePlan): void {
   if (d.action === "wait" || d.slot === undefined) return;
   plan.lastScheduleTime = d.slot;
   if (d.action === "missed") {
-    plan.events.push({ type: "Warning", reason: "MissedSchedule", message: d.message });
+    plan.events.push({
+      type: "Warning",
+      reason: JobRunEventReason.MissedSchedule,
+      message: d.message,
+    });
     return;
   }
   startSlot(input, plan, {
     slot: d.slot,
     message: d.message,
-    catchingUp: d.reason === "CatchingUp",
+    catchingUp: d.reason === JobRunEventReason.CatchingUp,
   });
 }
 
@@ -93,12 +113,13 @@ function startSlot(
     active: input.active.map((j) => ({ job: j })),
   });
   if (c.action === "skip") {
-    plan.events.push({ type: "Warning", reason: "SkippedConcurrentRun", message: c.message });
+    const reason = JobRunEventReason.SkippedConcurrentRun;
+    plan.events.push({ type: "Warning", reason, message: c.message });
     return;
   }
   plan.stop.push(...c.stop);
   plan.start.push({ job, trigger: "Schedule", slot: d.slot });
-  const reason = d.catchingUp ? "CatchingUp" : "ScheduledRun";
+  const reason = d.catchingUp ? JobRunEventReason.CatchingUp : JobRunEventReason.ScheduledRun;
   plan.events.push({ type: "Normal", reason, message: `${d.message}: Job ${job}` });
 }
 
@@ -108,11 +129,12 @@ function oncePlan(input: PlanInput, plan: SchedulePlan): void {
   plan.lastScheduleTime = input.now;
   if (input.existing.has(job)) return;
   plan.start.push({ job, trigger: "Once" });
-  plan.events.push({ type: "Normal", reason: "RunOnce", message: `running once: Job ${job}` });
+  const message = `running once: Job ${job}`;
+  plan.events.push({ type: "Normal", reason: JobRunEventReason.RunOnce, message });
 }
 
 function runNowPlan(input: PlanInput, plan: SchedulePlan): void {
-  const token = input.annotations?.[RUN_NOW_ANNOTATION];
+  const token = input.annotations?.[input.runNowAnnotation];
   if (token === undefined || token === "" || token === input.status?.lastRunNowToken) return;
   plan.runNowToken = token;
   const job = runNowJobName(input.name, token);
@@ -120,12 +142,12 @@ function runNowPlan(input: PlanInput, plan: SchedulePlan): void {
   plan.start.push({ job, trigger: "RunNow", token });
   plan.events.push({
     type: "Normal",
-    reason: "RunNow",
-    message: `run requested by ${RUN_NOW_ANNOTATION}=${token}: Job ${job}`,
+    reason: JobRunEventReason.RunNow,
+    message: `run requested by ${input.runNowAnnotation}=${token}: Job ${job}`,
   });
 }
 
-/** The plan for one reconcile of a valid task. */
+/** The plan for one reconcile of a valid owner. */
 export function planRuns(input: PlanInput): SchedulePlan {
   const plan: SchedulePlan = { start: [], stop: [], events: [] };
   if (input.spec.schedule !== undefined) scheduledPlan(input, plan);

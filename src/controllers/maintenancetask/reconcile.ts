@@ -1,0 +1,159 @@
+// The MaintenanceTask reconcile, run by the kit (kit/kind-controller.ts) once
+// the spec is valid. One reconcile:
+//   1. list the task's Jobs from the API server (fresh, not a cache);
+//   2. results: each finished Job not yet recorded → a RunRecord from the
+//      Job's outcome and its pod's termination message (and, for a successful
+//      capacityCheck, its usage sample for status.capacitySamples, which the
+//      next run gets as previousSamples);
+//   3. watchdog: delete Jobs unfinished past timeout + grace;
+//   4. plan: schedule slot / run once / run-now token → Jobs to start and
+//      stop. Job names are deterministic and AlreadyExists counts as success,
+//      so a restart between creating a Job and writing status starts nothing
+//      twice;
+//   5. return the status mutator, the Events (plan, then run results), the
+//      re-queue (next schedule time or watchdog deadline) and, as afterStatus,
+//      the pruning of old Jobs: the kit writes status once, then the Events,
+//      then prunes.
+// The Job mechanics are jobrun's; what is MaintenanceTask's is the pod per
+// task type (job-builder.ts), the capacity samples and the status.
+import { RUN_NOW_ANNOTATION } from "../../crds/common.ts";
+import { parseDuration } from "../../lib/duration.ts";
+import {
+  taskType,
+  type CapacitySample,
+  type MaintenanceTaskSpec,
+  type MaintenanceTaskStatus,
+} from "../../crds/maintenancetask.ts";
+import type { ReconcileContext } from "../../runtime/controller.ts";
+import type { KubeObject } from "../../runtime/kube.ts";
+import {
+  DEFAULT_WATCHDOG_GRACE_MS,
+  activeRuns,
+  collectFinished,
+  existingJobNames,
+  logRecords,
+  openRunSession,
+  planRuns,
+  pruneFinished,
+  recordEvents,
+  runWatchdog,
+  sessionPayloads,
+  startRun,
+  stopRuns,
+  unfinishedJobs,
+  wakeAfter,
+  type RunSession,
+  type SchedulePlan,
+  type WatchdogTimes,
+} from "../jobrun/index.ts";
+import type { KindResult } from "../kit/index.ts";
+import { buildJob, TASK_LABEL } from "./job-builder.ts";
+import { capacitySampleOf, mergeCapacitySamples } from "./samples.ts";
+import { limitsOf, recordedNames, statusMutator } from "./status.ts";
+
+/** A MaintenanceTask as the controller reads it (the kit parses the spec after validation). */
+export interface MaintenanceTask extends KubeObject {
+  spec?: unknown;
+  status?: MaintenanceTaskStatus;
+}
+
+export interface MaintenanceTaskOptions {
+  runnerImage: string;
+  /** Grace after spec.timeout before the watchdog ends a run. Default 60 s. */
+  watchdogGraceMs?: number;
+}
+
+type Session = RunSession<CapacitySample>;
+
+/** What one reconcile works on. */
+interface TaskReconcile {
+  task: MaintenanceTask;
+  spec: MaintenanceTaskSpec;
+  session: Session;
+  options: MaintenanceTaskOptions;
+}
+
+function planFor({ task, spec, session }: TaskReconcile): SchedulePlan {
+  return planRuns({
+    namespace: task.metadata.namespace!,
+    name: task.metadata.name!,
+    spec,
+    status: task.status,
+    annotations: task.metadata.annotations,
+    runNowAnnotation: RUN_NOW_ANNOTATION,
+    creationTime: new Date(String(task.metadata.creationTimestamp)),
+    now: session.now,
+    existing: new Set(session.jobs.map((j) => j.metadata.name!)),
+    active: unfinishedJobs(session).map((j) => j.metadata.name!),
+  });
+}
+
+async function startRuns(r: TaskReconcile, plan: SchedulePlan): Promise<void> {
+  const { task, session } = r;
+  const owner = {
+    name: task.metadata.name!,
+    namespace: task.metadata.namespace!,
+    uid: task.metadata.uid!,
+    spec: r.spec,
+    capacitySamples: mergeCapacitySamples(task.status?.capacitySamples, sessionPayloads(session)),
+  };
+  for (const run of plan.start)
+    await startRun(session, buildJob(owner, run, r.options.runnerImage), run.trigger);
+}
+
+function resultOf(
+  { spec, session }: TaskReconcile,
+  plan: SchedulePlan,
+  times: WatchdogTimes & { nowMs: number },
+): KindResult<MaintenanceTaskStatus> {
+  const status = statusMutator({
+    spec,
+    plan,
+    records: session.records,
+    samples: sessionPayloads(session),
+    active: activeRuns(session),
+    existing: existingJobNames(session),
+    now: session.now,
+  });
+  const next = spec.suspend ? undefined : plan.next;
+  const requeueAfter = wakeAfter(session, { ...times, next });
+  return {
+    status,
+    events: [...plan.events, ...recordEvents(session)],
+    ...(requeueAfter !== undefined ? { requeueAfter } : {}),
+    afterStatus: async () => {
+      logRecords(session);
+      await pruneFinished(session, limitsOf(spec));
+    },
+  };
+}
+
+/** One reconcile of a task whose spec is valid. */
+export async function reconcileMaintenanceTask(
+  task: MaintenanceTask,
+  spec: MaintenanceTaskSpec,
+  ctx: ReconcileContext,
+  options: MaintenanceTaskOptions,
+): Promise<KindResult<MaintenanceTaskStatus>> {
+  const owner = {
+    namespace: task.metadata.namespace!,
+    name: task.metadata.name!,
+    uid: task.metadata.uid!,
+    label: TASK_LABEL,
+  };
+  const session: Session = await openRunSession(ctx, owner, new Date(ctx.clock.now()));
+  const r: TaskReconcile = { task, spec, session, options };
+  const times = {
+    timeoutMs: parseDuration(spec.timeout),
+    graceMs: options.watchdogGraceMs ?? DEFAULT_WATCHDOG_GRACE_MS,
+  };
+  const type = taskType(spec.task);
+  await collectFinished(session, recordedNames(task.status), (record, runner) =>
+    capacitySampleOf(type, record, runner),
+  );
+  await runWatchdog(session, times);
+  const plan = planFor(r);
+  await stopRuns(session, plan.stop);
+  await startRuns(r, plan);
+  return resultOf(r, plan, { ...times, nowMs: ctx.clock.now() });
+}
