@@ -14,6 +14,7 @@ import {
   withRules,
 } from "./common.ts";
 import type { KindDescriptor } from "./common.ts";
+import { CommonConditionType, CommonReason } from "./conditions.ts";
 import { INCIDENT_SEVERITIES } from "./healthcheck.ts";
 
 export const IncidentSeverity = z.enum(INCIDENT_SEVERITIES);
@@ -86,6 +87,57 @@ export type IncidentSpec = z.infer<typeof IncidentSpec>;
 export type IncidentSpecInput = z.input<typeof IncidentSpec>;
 
 export const INCIDENT_PHASES = ["Open", "Acknowledged", "Resolved", "Closed"] as const;
+
+/**
+ * Condition types an Incident carries. Only the common ones today: the
+ * Incident controller validates the spec (SpecValid, and Ready=False with
+ * reason InvalidSpec while it is wrong). The response lifecycle (issue 10)
+ * adds its own types here.
+ */
+export const IncidentCondition = {
+  Ready: CommonConditionType.Ready,
+  SpecValid: CommonConditionType.SpecValid,
+} as const;
+
+/** Reasons of the Incident's conditions (CamelCase, stable). */
+export const IncidentReason = {
+  /** SpecValid=True. */
+  Valid: CommonReason.Valid,
+  /** SpecValid=False and Ready=False: the message names the field. */
+  InvalidSpec: CommonReason.InvalidSpec,
+  /** Ready=Unknown: the spec was fixed after an InvalidSpec and nothing else is known yet. */
+  Pending: CommonReason.Pending,
+} as const;
+
+/**
+ * Labels a source puts on the Incidents it opens. The open Incident of a
+ * source is found by SourceUid (never from memory), so they are part of the
+ * API: `kubectl get inc -l pake.dev/source-uid=<uid>`.
+ */
+export const IncidentLabel = {
+  /** Kind of the source, e.g. HealthCheck. */
+  SourceKind: "pake.dev/source-kind",
+  /** uid of the source: the de-duplication key (one open Incident per source). */
+  SourceUid: "pake.dev/source-uid",
+  /** Name of the source; left out when the name is not a valid label value. */
+  SourceName: "pake.dev/source-name",
+} as const;
+
+/** Event reasons recorded on an Incident. */
+export const IncidentEventReason = {
+  /** Warning: a source opened the Incident. */
+  Opened: "Opened",
+  /** Normal: the Incident was resolved (today: by its source, autoResolve). */
+  Resolved: "Resolved",
+} as const;
+
+/** Event reasons recorded on the source (e.g. the HealthCheck) of an Incident. */
+export const IncidentSourceEventReason = {
+  /** Warning: the source opened an Incident; the message names it. */
+  IncidentOpened: "IncidentOpened",
+  /** Normal: the source resolved its Incident; the message names it. */
+  IncidentResolved: "IncidentResolved",
+} as const;
 
 export const TimelineEntry = z
   .strictObject({

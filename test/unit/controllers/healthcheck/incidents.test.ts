@@ -1,14 +1,19 @@
 import { describe, expect, it } from "vitest";
+// A HealthCheck as an Incident source: what it tells the source API
+// (reports.ts) and what the source API makes of it (incident/source.ts).
 import {
-  LABEL_SOURCE_UID,
+  incidentRequest,
+  incidentSource,
+} from "../../../../src/controllers/healthcheck/reports.ts";
+import type { HealthCheckObject } from "../../../../src/controllers/healthcheck/status.ts";
+import {
   incidentName,
   initialStatus,
   newIncident,
   repeatStatus,
   resolvedStatus,
-  type OpenInput,
-} from "../../../../src/controllers/healthcheck/incidents.ts";
-import type { HealthCheckObject } from "../../../../src/controllers/healthcheck/status.ts";
+} from "../../../../src/controllers/incident/source.ts";
+import { IncidentLabel } from "../../../../src/crds/incident.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 12);
 
@@ -29,30 +34,36 @@ const check: HealthCheckObject = {
   status: { target: "postgres/db" },
 };
 
-const input = (over: Partial<OpenInput> = {}): OpenInput => ({
-  check,
-  severity: "high",
-  message: "connect ECONNREFUSED 127.0.0.1:5432 (postgresql://app:pw@db/app)",
-  since: "2026-01-01T11:59:00.000Z",
-  now: T0,
-  occurrence: true,
-  ...over,
-});
+type CriticalReport = Parameters<typeof incidentRequest>[1];
+
+const input = (over: Partial<CriticalReport> = {}) =>
+  incidentRequest(check, {
+    severity: "high",
+    message: "connect ECONNREFUSED 127.0.0.1:5432 (postgresql://app:pw@db/app)",
+    since: "2026-01-01T11:59:00.000Z",
+    now: T0,
+    occurrence: true,
+    ...over,
+  });
+const source = incidentSource(check);
 
 describe("Given a check that turned Critical", () => {
   it("names the Incident deterministically per episode", () => {
-    expect(incidentName(check, "2026-01-01T11:59:00.000Z")).toBe(
-      incidentName(check, "2026-01-01T11:59:00.000Z"),
+    expect(incidentName(source, "2026-01-01T11:59:00.000Z")).toBe(
+      incidentName(source, "2026-01-01T11:59:00.000Z"),
     );
-    expect(incidentName(check, "2026-01-01T11:59:00.000Z")).not.toBe(
-      incidentName(check, "2026-01-01T13:00:00.000Z"),
+    expect(incidentName(source, "2026-01-01T11:59:00.000Z")).not.toBe(
+      incidentName(source, "2026-01-01T13:00:00.000Z"),
     );
-    expect(incidentName(check, "x")).toMatch(/^db-[0-9a-f]{8}$/);
+    expect(incidentName(source, "x")).toMatch(/^db-[0-9a-f]{8}$/);
+    expect(newIncident(input()).metadata.name).toBe(
+      incidentName(source, "2026-01-01T11:59:00.000Z"),
+    );
   });
 
   it("builds an Incident with severity, source, owner, labels and a redacted description", () => {
     const incident = newIncident(input());
-    expect(incident.metadata.labels?.[LABEL_SOURCE_UID]).toBe(check.metadata.uid);
+    expect(incident.metadata.labels?.[IncidentLabel.SourceUid]).toBe(check.metadata.uid);
     expect(incident.metadata.ownerReferences?.[0]).toMatchObject({
       kind: "HealthCheck",
       name: "db",
@@ -66,10 +77,12 @@ describe("Given a check that turned Critical", () => {
     });
     expect(incident.spec.description).toContain("postgres/db: connect ECONNREFUSED");
     expect(incident.spec.description).not.toContain(":pw@");
+    expect(incident.spec.title).toBe("HealthCheck db is Critical");
+    expect(input().message).not.toContain(":pw@");
   });
 
   it("initialises status once: Open, one occurrence, deadline from the severity policy", () => {
-    const status = initialStatus({}, input(), "high");
+    const status = initialStatus({}, input());
     expect(status).toMatchObject({
       phase: "Open",
       occurrences: 1,
@@ -79,11 +92,11 @@ describe("Given a check that turned Critical", () => {
       escalationLevel: 0,
     });
     expect(status.timeline).toHaveLength(1);
-    expect(initialStatus(status, input({ now: T0 + 5000 }), "high")).toBe(status);
+    expect(initialStatus(status, input({ now: T0 + 5000 }))).toBe(status);
   });
 
   it("raises occurrences on a new occurrence and only lastSeen on a refresh", () => {
-    const open = initialStatus({}, input(), "high");
+    const open = initialStatus({}, input());
     const refreshed = repeatStatus(open, input({ now: T0 + 60_000, occurrence: false }));
     expect(refreshed).toMatchObject({ occurrences: 1, lastSeen: "2026-01-01T12:01:00Z" });
     const again = repeatStatus(refreshed, input({ now: T0 + 120_000 }));
@@ -92,13 +105,13 @@ describe("Given a check that turned Critical", () => {
   });
 
   it("resolves with resolvedAt and the time to resolve, once", () => {
-    const open = initialStatus({}, input(), "high");
-    const resolved = resolvedStatus(open, T0 + 90_000, "Healthy again");
+    const open = initialStatus({}, input());
+    const resolved = resolvedStatus(open, { now: T0 + 90_000, message: "Healthy again" });
     expect(resolved).toMatchObject({
       phase: "Resolved",
       resolvedAt: "2026-01-01T12:01:30Z",
       timeToResolveSeconds: 90,
     });
-    expect(resolvedStatus(resolved, T0 + 200_000, "again")).toBe(resolved);
+    expect(resolvedStatus(resolved, { now: T0 + 200_000, message: "again" })).toBe(resolved);
   });
 });
