@@ -14,6 +14,7 @@
 import { hostname } from "node:os";
 import { realClock, type Clock } from "./clock.ts";
 import { errorMessage } from "../lib/errors.ts";
+import { fnv1a } from "../lib/hash.ts";
 import { EventKind } from "../lib/kinds.ts";
 import { isAlreadyExists, isNotFound } from "./errors.ts";
 import type { KubeClient, KubeObject } from "./kube.ts";
@@ -53,16 +54,6 @@ interface SeriesState {
 
 const MAX_MESSAGE = 1024;
 const MAX_ENTRIES = 4096;
-
-/** 32-bit FNV-1a as 8 hex digits. */
-export function fnv1a(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, "0");
-}
 
 /** The de-duplication key of an event. */
 export function eventKey(obj: KubeObject, input: EventInput): string {

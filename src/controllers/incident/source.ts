@@ -42,7 +42,8 @@ import {
   type IncidentStatus,
 } from "../../crds/index.ts";
 import { isAlreadyExists } from "../../runtime/errors.ts";
-import { fnv1a, type EventRecorder } from "../../runtime/events.ts";
+import { fnv1a } from "../../lib/hash.ts";
+import type { EventRecorder } from "../../runtime/events.ts";
 import type { KubeClient, KubeObject } from "../../runtime/kube.ts";
 import type { Logger } from "../../runtime/log.ts";
 import { formatTime } from "../../runtime/normalize.ts";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { sha256, sha256Hex } from "../../../src/lib/hash.ts";
+import { fnv1a, sha256, sha256Hex } from "../../../src/lib/hash.ts";
 
 describe("Given a text to hash", () => {
   it.each([
@@ -18,5 +18,16 @@ describe("Given a text to hash", () => {
   it("Then one text joined with NUL hashes like chained updates of its parts", () => {
     const chained = createHash("sha256").update("a").update("\0").update("b").digest("hex");
     expect(sha256Hex("a\0b")).toBe(chained);
+  });
+});
+
+describe("Given a text for a short name suffix", () => {
+  it.each([
+    // The FNV-1a offset basis, and published 32-bit FNV-1a test vectors.
+    ["", "811c9dc5"],
+    ["a", "e40c292c"],
+    ["foobar", "bf9cf968"],
+  ])("When it is %j, then FNV-1a gives %s", (text, hex) => {
+    expect(fnv1a(text)).toBe(hex);
   });
 });
