@@ -2,6 +2,7 @@
 // add `run <task>`, `schedule explain`, ... by appending to COMMANDS.
 import pkg from "../../package.json" with { type: "json" };
 import { operatorCommand } from "./operator.ts";
+import { retentionCommand } from "./retention.ts";
 import { runCommand } from "./run.ts";
 import { scheduleCommand } from "./schedule.ts";
 import type { Command, CommandContext } from "./types.ts";
@@ -42,6 +43,7 @@ export const COMMANDS: Command[] = [
   operatorCommand,
   runCommand,
   scheduleCommand,
+  retentionCommand,
   versionCommand,
   helpCommand,
 ];

@@ -47,3 +47,11 @@ export {
   type ConcurrencyPolicy,
 } from "./concurrency.ts";
 export { explainSchedule, type ExplainInput, type ExplainOutput } from "./explain.ts";
+export {
+  explainRetention,
+  type BackupResult,
+  type RetentionBackup,
+  type RetentionDecision,
+  type RetentionOptions,
+  type RetentionRules,
+} from "./retention.ts";
