@@ -13,6 +13,9 @@
 //   ($PAKE_TERMINATION_MESSAGE_PATH, default /dev/termination-log), and the
 //   exit code is 0 when the result is Succeeded, 1 otherwise.
 import { log } from "../runtime/log.ts";
+import { BackupConfig, runBackup } from "./backup/run.ts";
+import { BackupVerifyConfig, runBackupVerify } from "./backup/verify.ts";
+import { DatabaseRestoreConfig, runDatabaseRestore } from "./backup/restore.ts";
 import { runCacheCleanup, CacheCleanupConfig } from "./cache-cleanup.ts";
 import { runCapacityCheck, CapacityCheckConfig } from "./capacity-check.ts";
 import { describeIssues, TaskConfigError } from "./config.ts";
@@ -39,6 +42,9 @@ const runners = new Map<string, TaskRunner>([
   ["securityScan", { schema: SecurityScanConfig, run: runSecurityScan }],
   ["performanceReport", { schema: PerformanceReportConfig, run: runPerformanceReport }],
   ["custom", { schema: CustomConfig, run: runCustom }],
+  ["backup", { schema: BackupConfig, run: runBackup }],
+  ["databaseRestore", { schema: DatabaseRestoreConfig, run: runDatabaseRestore }],
+  ["backupVerify", { schema: BackupVerifyConfig, run: runBackupVerify }],
 ]);
 
 /** Adds a runner (databaseRestore is provided by the backup module). */
@@ -188,6 +194,19 @@ export {
   type DatabaseReport,
 } from "./performance-report.ts";
 export { runCustom, validateCustomConfig, CustomConfig } from "./custom.ts";
+export {
+  runDatabaseRestore,
+  DatabaseRestoreConfig,
+  type DatabaseRestoreInput,
+} from "./backup/restore.ts";
+export {
+  runBackupVerify,
+  BackupVerifyConfig,
+  scratchDatabaseOf,
+  compareTables,
+  type BackupVerifyInput,
+} from "./backup/verify.ts";
+export { runBackup, BackupConfig, type BackupInput } from "./backup/run.ts";
 export { globMatcher, globToRegExp } from "./glob.ts";
 export { parseQuantity } from "./kube.ts";
 export type {

@@ -15,7 +15,9 @@ export type TaskName =
   | "securityScan"
   | "performanceReport"
   | "databaseRestore"
-  | "custom";
+  | "custom"
+  | "backupVerify"
+  | "backup";
 
 export interface TaskContext {
   /** Environment to read connections from (default process.env). */

@@ -24,6 +24,8 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 
+/** Where the storage claim is mounted in backup, verification and restore Jobs. */
+export const BACKUP_ROOT = "/pake/backup";
 export const MANIFEST_FILE = "manifest.json";
 export const TEMP_PREFIX = ".tmp-";
 export const MANIFEST_VERSION = 1;
