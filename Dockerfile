@@ -25,6 +25,12 @@ RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean -
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
+# pg_dump, pg_dumpall, pg_restore and psql for the backup, verification and
+# restore runners (Debian bookworm: PostgreSQL 15 clients; a newer server
+# needs an image with newer clients, and the backup runner says so).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

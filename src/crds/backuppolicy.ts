@@ -23,6 +23,7 @@ import {
   withRules,
 } from "./common.ts";
 import type { KindDescriptor } from "./common.ts";
+import { ActiveRun } from "./maintenancetask.ts";
 
 export const BackupDatabase = z
   .strictObject({
@@ -230,7 +231,40 @@ export const Verification = z
   .describe("Result of a verification restore.");
 export type Verification = z.infer<typeof Verification>;
 
-export const MAX_BACKUPS_IN_STATUS = 30;
+export const MAX_BACKUPS_IN_STATUS = 20;
+
+/** Annotation whose new values each start one backup (like pake.dev/run-now on a MaintenanceTask). */
+export const BACKUP_NOW_ANNOTATION = "pake.dev/backup-now";
+
+/**
+ * Condition types of a BackupPolicy besides the common ones (Ready,
+ * SpecValid, Suspended, Progressing; see conditions.ts). Usable with
+ * `kubectl wait --for=condition=BackupSucceeded`.
+ */
+export const BackupPolicyCondition = {
+  /** The most recent backup succeeded (False: the reason says why it failed). */
+  BackupSucceeded: "BackupSucceeded",
+  /** The last verification restore passed. */
+  Verified: "Verified",
+} as const;
+
+/** Condition reasons of a BackupPolicy (CamelCase, stable). */
+export const BackupPolicyReason = {
+  /** Ready=True: the policy has a schedule; the message names the next backup. */
+  Scheduled: "Scheduled",
+  /** Progressing=False: no backup is running. */
+  Idle: "Idle",
+  /** Progressing=True: a backup Job is running. */
+  BackupRunning: "BackupRunning",
+  /** BackupSucceeded=True. */
+  Succeeded: "Succeeded",
+  /** BackupSucceeded=False: the backup run failed, timed out or vanished; the message says why. */
+  BackupFailed: "BackupFailed",
+  /** Verified=True: the newest verified backup restored and matched its manifest. */
+  VerificationPassed: "VerificationPassed",
+  /** Verified=False: checksum, restore or row counts failed; the message names the first difference. */
+  VerificationFailed: "VerificationFailed",
+} as const;
 
 export const BackupPolicyStatus = z
   .strictObject({
@@ -250,9 +284,10 @@ export const BackupPolicyStatus = z
       .optional()
       .describe(`Retained backups, newest first (at most ${MAX_BACKUPS_IN_STATUS}).`),
     lastVerification: Verification.optional(),
+    active: z.array(ActiveRun).max(16).optional().describe("Backups whose Jobs have not finished."),
     lastRunNowToken: text(
       256,
-      "Value of the pake.dev/run-now annotation last acted on.",
+      "Value of the pake.dev/backup-now annotation last acted on.",
     ).optional(),
   })
   .describe("Observed state of a BackupPolicy.");

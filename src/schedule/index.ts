@@ -36,6 +36,7 @@ export {
 export {
   MAX_NAME_LENGTH,
   isDnsLabel,
+  keyedJobName,
   onceJobName,
   runNowJobName,
   scheduledJobName,

@@ -43,3 +43,8 @@ export function runNowJobName(task: string, token: string): string {
 export function onceJobName(task: string): string {
   return withSuffix(task, "once");
 }
+
+/** The Job of one piece of work keyed by a value (e.g. verifying backup <id>): same key, same name. */
+export function keyedJobName(owner: string, work: string, key: string): string {
+  return withSuffix(owner, `${work}-${sha256Hex(key, 10)}`);
+}

@@ -40,3 +40,9 @@ export {
   type PodRunnerOptions,
   type PodRun,
 } from "./pod-runner.ts";
+export {
+  startOperatorWithJobs,
+  E2E_RUNNER_IMAGE,
+  type OperatorWithJobs,
+} from "./operator-with-jobs.ts";
+export { createUriSecret, databaseUri, sqlOn } from "./databases.ts";

@@ -11,7 +11,11 @@ import {
   reconcileKind,
   type KindDefinition,
 } from "../../src/controllers/kit/index.ts";
-import { backupPolicyDescriptor, BackupPolicySpec } from "../../src/crds/backuppolicy.ts";
+import {
+  backupPolicyDescriptor,
+  BackupPolicySpec,
+  type BackupPolicy,
+} from "../../src/crds/backuppolicy.ts";
 import { EventKind } from "../../src/lib/kinds.ts";
 import { FakeClock } from "../../src/runtime/clock.ts";
 import { getCondition, type StatusWithConditions } from "../../src/runtime/conditions.ts";
@@ -20,7 +24,6 @@ import { EventRecorder } from "../../src/runtime/events.ts";
 import { KubeClient, type KubeObject } from "../../src/runtime/kube.ts";
 import { createLogger } from "../../src/runtime/log.ts";
 import { validateBackupPolicy } from "../../src/controllers/backuppolicy/validate.ts";
-import type { BackupPolicyObject } from "../../src/controllers/backuppolicy/module.ts";
 import { createTestNamespace, installCrds, useSharedEnv, waitFor } from "../env/index.ts";
 
 const env = useSharedEnv();
@@ -30,7 +33,7 @@ let client: KubeClient;
 interface Status extends StatusWithConditions {
   resolvedSchedule?: string;
 }
-type Policy = BackupPolicyObject & { status?: Status };
+type Policy = KubeObject & { spec?: unknown; status?: Status };
 
 beforeAll(async () => {
   await installCrds(env);
@@ -46,7 +49,7 @@ function copyScheduleDefinition(calls: {
     name: "kit-test",
     kind: backupPolicyDescriptor,
     schema: BackupPolicySpec,
-    validate: validateBackupPolicy,
+    validate: (policy) => validateBackupPolicy(policy as unknown as BackupPolicy),
     reconcile: (_obj, spec) => {
       calls.n++;
       return Promise.resolve({
@@ -82,7 +85,7 @@ async function createPolicy(name: string, schedule: string): Promise<Policy> {
       database: { connectionSecretRef: { name: "pg" } },
       schedule,
       storage: { persistentVolumeClaim: { claimName: "backups" }, path: "/backups" },
-    } as unknown as BackupPolicySpec,
+    },
   });
 }
 

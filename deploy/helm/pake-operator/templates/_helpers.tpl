@@ -79,10 +79,11 @@ as a Role and RoleBinding in each watched namespace. No wildcards.
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["get", "create", "patch"]
-# Task runs: one Job per run, watched to completion, pruned by history limits.
+# Task and backup runs: one Job per run, watched to completion, pruned by
+# history limits; a backup Job is annotated once its outcome is in status (patch).
 - apiGroups: ["batch"]
   resources: ["jobs"]
-  verbs: ["get", "list", "watch", "create", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 # The pods of runs (termination message, status) and of probed workloads (restarts).
 - apiGroups: [""]
   resources: ["pods"]

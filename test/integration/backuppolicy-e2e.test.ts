@@ -1,0 +1,271 @@
+// BackupPolicy end to end with the real operator process: pake.dev/backup-now
+// → Job (real Job controller) → pod runner (plays the kubelet: runs
+// `pake-operator run backup` locally, the claim mapped to a directory) →
+// real pg_dump against the real PostgreSQL → manifest on the volume →
+// termination message → status. Also: one backup per token, retention
+// prunes on the volume and in status, a wrong password fails the backup with
+// BackupSucceeded=False and keeps what was retained.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { POLICY_LABEL } from "../../src/controllers/backuppolicy/job-builder.ts";
+import type { BackupPolicyStatus } from "../../src/crds/backuppolicy.ts";
+import { JobKind } from "../../src/lib/kinds.ts";
+import { KubeClient, type KubeObject } from "../../src/runtime/kube.ts";
+import {
+  createTestNamespace,
+  createUriSecret,
+  databaseUri,
+  sqlOn,
+  installCrds,
+  startOperatorWithJobs,
+  useSharedEnv,
+  waitFor,
+  type OperatorWithJobs,
+} from "../env/index.ts";
+
+const env = useSharedEnv();
+let ns: string;
+let database: string;
+let jobs: OperatorWithJobs | undefined;
+let client: KubeClient;
+let volume: string;
+
+const uriFor = (db: string, password?: string): string => databaseUri(env, db, password);
+const sql = (db: string, text: string) => sqlOn(env, db, text);
+const secret = (name: string, uri: string) => createUriSecret(client, { namespace: ns, name }, uri);
+
+beforeAll(async () => {
+  await installCrds(env);
+  ns = await createTestNamespace(env, "bp-e2e");
+  client = new KubeClient(env.kubeConfig());
+  volume = mkdtempSync(join(env.runDir, "bp-volume-"));
+  database = `bp_${ns.replace(/-/g, "_")}`;
+  await sql(env.postgres.database, `CREATE DATABASE ${database}`);
+  await sql(
+    database,
+    "CREATE TABLE orders (id int PRIMARY KEY, note text); " +
+      "INSERT INTO orders SELECT g, 'order ' || g FROM generate_series(1, 500) g",
+  );
+  await secret("pg", uriFor(database));
+  await secret("pg-wrong", uriFor(database, "not-the-password"));
+  jobs = await startOperatorWithJobs(env, {
+    name: "operator-bp-e2e",
+    namespace: ns,
+    volumes: { backups: volume },
+  });
+});
+
+afterAll(async () => {
+  await jobs?.stop();
+});
+
+async function apply(name: string, spec: Record<string, unknown>, token?: string): Promise<void> {
+  const file = join(env.runDir, `bp-${ns}-${name}-${Date.now()}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: "pake.dev/v1alpha1",
+      kind: "BackupPolicy",
+      metadata: { name, ...(token ? { annotations: { "pake.dev/backup-now": token } } : {}) },
+      spec,
+    }),
+  );
+  const result = await env.kubectl("apply", "-n", ns, "-f", file);
+  expect(result.stderr).toBe("");
+}
+
+async function statusOf(name: string): Promise<BackupPolicyStatus> {
+  const r = await env.kubectl("get", "backuppolicy", name, "-n", ns, "-o", "json");
+  return (JSON.parse(r.stdout) as { status?: BackupPolicyStatus }).status ?? {};
+}
+
+async function backupNow(name: string, token: string): Promise<void> {
+  const r = await env.kubectl(
+    "annotate",
+    "--overwrite",
+    "backuppolicy",
+    name,
+    "-n",
+    ns,
+    `pake.dev/backup-now=${token}`,
+  );
+  expect(r.code).toBe(0);
+}
+
+/** Waits until lastBackup is a finished attempt of a Job not in `seen`. */
+async function nextAttempt(name: string, seen: Set<string>): Promise<BackupPolicyStatus> {
+  let status: BackupPolicyStatus = {};
+  await waitFor(
+    async () => {
+      status = await statusOf(name);
+      const last = status.lastBackup;
+      return last?.job !== undefined && !seen.has(last.job) && status.active === undefined;
+    },
+    { what: `a new backup attempt of ${name}`, timeoutMs: 90_000, intervalMs: 500 },
+  );
+  seen.add(status.lastBackup!.job!);
+  return status;
+}
+
+async function jobsOf(name: string): Promise<KubeObject[]> {
+  const list = await client.list(JobKind, {
+    namespace: ns,
+    labelSelector: `${POLICY_LABEL}=${name}`,
+  });
+  return list.items;
+}
+
+function sha256Of(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+const spec = (secretName: string, keepLast: number) => ({
+  database: { connectionSecretRef: { name: secretName } },
+  schedule: "0 1 * * *",
+  storage: { persistentVolumeClaim: { claimName: "backups" }, path: "/postgres" },
+  retention: { keepLast },
+});
+
+describe("Given a BackupPolicy on the real PostgreSQL", () => {
+  const seen = new Set<string>();
+
+  it("When pake.dev/backup-now is set, then one backup is taken, verified by its checksums on the volume, and kubectl wait sees BackupSucceeded", async () => {
+    await apply("nightly", spec("pg", 2), "first");
+    const waited = await env.kubectl(
+      "wait",
+      "backuppolicy/nightly",
+      "-n",
+      ns,
+      "--for=condition=BackupSucceeded",
+      "--timeout=90s",
+    );
+    expect(waited.stderr).toBe("");
+    expect(waited.code).toBe(0);
+    const status = await nextAttempt("nightly", seen);
+    const backup = status.lastBackup!;
+    expect(backup.result).toBe("Succeeded");
+    expect(backup.sha256).toMatch(/^[a-f0-9]{64}$/);
+    expect(backup.sizeBytes).toBeGreaterThan(0);
+    expect(backup.databases).toEqual([database]);
+    expect(status.backups?.map((b) => b.id)).toEqual([backup.id]);
+    expect(status.lastRunNowToken).toBe("first");
+    // The manifest on the volume is the one status names, and its files are intact.
+    const dir = join(volume, "postgres", "nightly", backup.id);
+    expect(sha256Of(join(dir, "manifest.json"))).toBe(backup.sha256);
+    const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as {
+      files: { path: string; sha256: string }[];
+      databases: { name: string; tables: { name: string; rows: number }[] }[];
+    };
+    for (const f of manifest.files) expect(sha256Of(join(dir, f.path))).toBe(f.sha256);
+    expect(manifest.databases[0]?.tables).toContainEqual(
+      expect.objectContaining({ name: "orders", rows: 500 }),
+    );
+    // kubectl get shows the size column.
+    const table = await env.kubectl("get", "backuppolicy", "nightly", "-n", ns);
+    expect(table.stdout).toContain(backup.size!);
+  });
+
+  it("When the same token is set again, then no second backup starts; a new token takes one, and keepLast prunes on the volume and in status", async () => {
+    await backupNow("nightly", "first");
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(await jobsOf("nightly")).toHaveLength(1);
+
+    const ids: string[] = [(await statusOf("nightly")).lastBackup!.id];
+    for (const token of ["second", "third"]) {
+      // Backup ids have one-second precision: leave a second between them.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await backupNow("nightly", token);
+      const status = await nextAttempt("nightly", seen);
+      expect(status.lastBackup?.result).toBe("Succeeded");
+      ids.push(status.lastBackup!.id);
+    }
+    const status = await statusOf("nightly");
+    // keepLast 2: the first backup is gone from status and from the volume.
+    expect(status.backups?.map((b) => b.id)).toEqual([ids[2], ids[1]]);
+    expect(existsSync(join(volume, "postgres", "nightly", ids[0]!))).toBe(false);
+    expect(existsSync(join(volume, "postgres", "nightly", ids[2]!, "manifest.json"))).toBe(true);
+  });
+
+  it("When the Secret's password is wrong, then the backup fails with BackupSucceeded=False and the retained backups stay", async () => {
+    const before = await statusOf("nightly");
+    await apply("nightly", spec("pg-wrong", 2), "wrong-password");
+    const status = await nextAttempt("nightly", seen);
+    expect(status.lastBackup?.result).toBe("Failed");
+    expect(status.lastBackup?.message).toMatch(/password authentication failed/);
+    expect(status.lastBackup?.message).not.toContain("not-the-password");
+    const cond = status.conditions?.find((c) => c.type === "BackupSucceeded");
+    expect(cond).toMatchObject({ status: "False", reason: "BackupFailed" });
+    expect(status.backups).toEqual(before.backups);
+    expect(status.lastSuccessfulTime).toBe(before.lastSuccessfulTime);
+  });
+});
+
+interface IncidentView extends KubeObject {
+  spec?: { severity?: string; resolved?: boolean; title?: string; source?: { kind?: string } };
+  status?: { occurrences?: number };
+}
+
+async function incidentsOf(name: string): Promise<IncidentView[]> {
+  const r = await env.kubectl("get", "incidents", "-n", ns, "-o", "json");
+  const items = (JSON.parse(r.stdout) as { items: IncidentView[] }).items;
+  return items.filter((i) => i.metadata.labels?.["pake.dev/source-name"] === name);
+}
+
+describe("Given a BackupPolicy whose backup failed", () => {
+  it("Then one Incident (severity high) is open for it, and the next successful backup resolves it", async () => {
+    await waitFor(async () => (await incidentsOf("nightly")).length === 1, {
+      what: "an Incident for the failed backup",
+      timeoutMs: 20_000,
+    });
+    const [open] = await incidentsOf("nightly");
+    expect(open?.spec).toMatchObject({ severity: "high", resolved: false });
+    expect(open?.spec?.source?.kind).toBe("BackupPolicy");
+    expect(open?.spec?.title).toContain("nightly");
+
+    await apply("nightly", spec("pg", 2), "recovered");
+    await waitFor(
+      async () => (await incidentsOf("nightly")).every((i) => i.spec?.resolved === true),
+      { what: "the Incident resolved by the next successful backup", timeoutMs: 90_000 },
+    );
+    expect(await incidentsOf("nightly")).toHaveLength(1);
+    expect((await statusOf("nightly")).lastBackup?.result).toBe("Succeeded");
+  });
+});
+
+describe("Given a BackupPolicy that verifies its backups", () => {
+  it("When a backup is taken, then a verify Job restores it into a scratch database, the row counts match, Verified=True, and the scratch database is gone", async () => {
+    await apply("verified", { ...spec("pg", 3), verify: { enabled: true } }, "v1");
+    const waited = await env.kubectl(
+      "wait",
+      "backuppolicy/verified",
+      "-n",
+      ns,
+      "--for=condition=Verified",
+      "--timeout=120s",
+    );
+    expect(waited.stderr).toBe("");
+    const status = await statusOf("verified");
+    const backupId = status.backups?.[0]?.id;
+    expect(backupId).toBeDefined();
+    expect(status.lastVerification).toMatchObject({ backupId, result: "Passed", rows: 500 });
+    expect(status.conditions?.find((c) => c.type === "Verified")).toMatchObject({
+      status: "True",
+      reason: "VerificationPassed",
+    });
+    const scratch = await sql(
+      env.postgres.database,
+      "SELECT datname FROM pg_database WHERE datname LIKE 'pake_verify%'",
+    );
+    expect(scratch.rows).toEqual([]);
+    // One verify Job for that backup, and no second one on later reconciles.
+    const verifyJobs = await client.list(JobKind, {
+      namespace: ns,
+      labelSelector: "pake.dev/backuppolicy-verify=verified",
+    });
+    expect(verifyJobs.items).toHaveLength(1);
+    const table = await env.kubectl("get", "backuppolicy", "verified", "-n", ns);
+    expect(table.stdout).toContain("Passed");
+  });
+});
