@@ -215,6 +215,10 @@ export const DatabaseRestoreTask = z
       .boolean()
       .default(false)
       .describe("Drop and recreate the target database first."),
+    restoreGlobals: z
+      .boolean()
+      .default(false)
+      .describe("Also restore the backup's roles and tablespaces (pg_dumpall --globals-only)."),
   })
   .describe("Restore a backup of a BackupPolicy into a target database.");
 

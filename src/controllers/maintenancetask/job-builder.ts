@@ -7,11 +7,15 @@
 //   runner only through secretKeyRef, never in the config or the args;
 // - PersistentVolumeClaims are mounted where the runners expect them
 //   (logCleanup: /pake/volume; capacityCheck: /pake/volumes/<claim>);
+// - databaseRestore mounts its BackupPolicy's claim read-only at BACKUP_ROOT
+//   and gets root, the policy's storage path and (in backupPolicyRef) the
+//   policy's name: where the runner finds <root><path>/<policy>/<id>/;
 // - capacityCheck gets the task's status.capacitySamples as previousSamples
 //   (growth per day and days until full need earlier runs' samples);
 // - `custom` tasks run the user's image, command, args and env.
 import { API_GROUP_VERSION } from "../../crds/common.ts";
 import { parseDuration } from "../../lib/duration.ts";
+import { BACKUP_ROOT } from "../../tasks/backup/manifest.ts";
 import {
   maintenanceTaskDescriptor,
   taskType,
@@ -30,12 +34,14 @@ import {
   type RunPod,
   type RunRequest,
 } from "../jobrun/index.ts";
+import type { BackupStorage } from "./backup-ref.ts";
 
 /** Label naming the MaintenanceTask a Job belongs to. */
 export const TASK_LABEL = "pake.dev/maintenancetask";
 export const VOLUME_MOUNT = "/pake/volume";
 export const VOLUMES_ROOT = "/pake/volumes";
 export const SCANNER_REPORT_DIR = "/pake/scanner";
+const BACKUP_VOLUME = "backup-storage";
 
 export interface JobOwner {
   name: string;
@@ -44,6 +50,8 @@ export interface JobOwner {
   spec: MaintenanceTaskSpec;
   /** status.capacitySamples: passed to a capacityCheck run as previousSamples. */
   capacitySamples?: readonly CapacitySample[] | undefined;
+  /** databaseRestore: the storage of the BackupPolicy it names (read by the reconcile). */
+  backupStorage?: BackupStorage | undefined;
 }
 
 function withSecretsStripped(task: Record<string, unknown>): Record<string, unknown> {
@@ -135,11 +143,28 @@ const builders: Record<TaskType, Builder> = {
     pod.needsApi = true;
     return pod;
   },
-  databaseRestore: (task, image) => {
+  databaseRestore: (task, image, owner) => {
     const t = task.databaseRestore!;
-    const config = { ...t, target: { database: t.target.database } };
+    const storage = owner.backupStorage;
+    if (storage === undefined) throw new Error("databaseRestore needs its BackupPolicy's storage");
+    const config = {
+      ...t,
+      target: { database: t.target.database },
+      root: BACKUP_ROOT,
+      path: storage.path,
+    };
     const pod = runnerPod("databaseRestore", config, image);
     pod.container.env.push(...postgresEnv(t.target.connectionSecretRef.name));
+    // Read-only: a restore never changes the backups it reads.
+    pod.volumes.push({
+      name: BACKUP_VOLUME,
+      persistentVolumeClaim: { claimName: storage.claimName, readOnly: true },
+    });
+    pod.container.volumeMounts.push({
+      name: BACKUP_VOLUME,
+      mountPath: BACKUP_ROOT,
+      readOnly: true,
+    });
     return pod;
   },
   custom: (task) => {

@@ -9,7 +9,10 @@
 //   4. plan: schedule slot / run once / run-now token → Jobs to start and
 //      stop. Job names are deterministic and AlreadyExists counts as success,
 //      so a restart between creating a Job and writing status starts nothing
-//      twice;
+//      twice. A databaseRestore task first reads its BackupPolicy (its claim
+//      and path go into the Job); while that is missing the plan is held (no
+//      Job, the slot or token not consumed), Ready=False names the field, one
+//      Warning Event, and the task looks again after a minute;
 //   5. return the status mutator, the Events (plan, then run results), the
 //      re-queue (next schedule time or watchdog deadline) and, as afterStatus,
 //      the pruning of old Jobs: the kit writes status once, then the Events,
@@ -25,6 +28,7 @@ import {
   type MaintenanceTaskStatus,
 } from "../../crds/maintenancetask.ts";
 import type { ReconcileContext } from "../../runtime/controller.ts";
+import type { EventInput } from "../../runtime/events.ts";
 import type { KubeObject } from "../../runtime/kube.ts";
 import {
   DEFAULT_WATCHDOG_GRACE_MS,
@@ -47,6 +51,12 @@ import {
   type WatchdogTimes,
 } from "../jobrun/index.ts";
 import type { KindResult } from "../kit/index.ts";
+import {
+  REFERENCE_RETRY_MS,
+  resolveBackupRef,
+  type BackupStorage,
+  type Blocked,
+} from "./backup-ref.ts";
 import { buildJob, TASK_LABEL } from "./job-builder.ts";
 import { capacitySampleOf, mergeCapacitySamples } from "./samples.ts";
 import { limitsOf, recordedNames, statusMutator } from "./status.ts";
@@ -71,6 +81,33 @@ interface TaskReconcile {
   spec: MaintenanceTaskSpec;
   session: Session;
   options: MaintenanceTaskOptions;
+  /** databaseRestore: its BackupPolicy's storage, or why its runs are held back. */
+  storage?: BackupStorage | undefined;
+  blocked?: Blocked | undefined;
+}
+
+/** A plan that starts and stops nothing and consumes no slot or token (they run once unblocked). */
+function heldPlan(plan: SchedulePlan): SchedulePlan {
+  return {
+    ...(plan.resolved !== undefined ? { resolved: plan.resolved } : {}),
+    ...(plan.next !== undefined ? { next: plan.next } : {}),
+    start: [],
+    stop: [],
+    events: [],
+  };
+}
+
+/** The Warning Event of a held task, only when its Ready condition says something new. */
+function blockedEvents(task: MaintenanceTask, blocked: Blocked | undefined): EventInput[] {
+  if (blocked === undefined) return [];
+  const ready = task.status?.conditions?.find((c) => c.type === "Ready");
+  if (ready?.reason === blocked.reason && ready.message === blocked.message) return [];
+  return [{ type: "Warning", reason: blocked.reason, message: blocked.message }];
+}
+
+function requeueOf(wake: number | undefined, blocked: Blocked | undefined): number | undefined {
+  if (blocked === undefined) return wake;
+  return Math.min(wake ?? REFERENCE_RETRY_MS, REFERENCE_RETRY_MS);
 }
 
 function planFor({ task, spec, session }: TaskReconcile): SchedulePlan {
@@ -96,13 +133,14 @@ async function startRuns(r: TaskReconcile, plan: SchedulePlan): Promise<void> {
     uid: task.metadata.uid!,
     spec: r.spec,
     capacitySamples: mergeCapacitySamples(task.status?.capacitySamples, sessionPayloads(session)),
+    backupStorage: r.storage,
   };
   for (const run of plan.start)
     await startRun(session, buildJob(owner, run, r.options.runnerImage), run.trigger);
 }
 
 function resultOf(
-  { spec, session }: TaskReconcile,
+  { task, spec, session, blocked }: TaskReconcile,
   plan: SchedulePlan,
   times: WatchdogTimes & { nowMs: number },
 ): KindResult<MaintenanceTaskStatus> {
@@ -114,12 +152,13 @@ function resultOf(
     active: activeRuns(session),
     existing: existingJobNames(session),
     now: session.now,
+    blocked,
   });
   const next = spec.suspend ? undefined : plan.next;
-  const requeueAfter = wakeAfter(session, { ...times, next });
+  const requeueAfter = requeueOf(wakeAfter(session, { ...times, next }), blocked);
   return {
     status,
-    events: [...plan.events, ...recordEvents(session)],
+    events: [...plan.events, ...recordEvents(session), ...blockedEvents(task, blocked)],
     ...(requeueAfter !== undefined ? { requeueAfter } : {}),
     afterStatus: async () => {
       logRecords(session);
@@ -142,7 +181,15 @@ export async function reconcileMaintenanceTask(
     label: TASK_LABEL,
   };
   const session: Session = await openRunSession(ctx, owner, new Date(ctx.clock.now()));
-  const r: TaskReconcile = { task, spec, session, options };
+  const ref = await resolveBackupRef(spec, owner.namespace, ctx);
+  const r: TaskReconcile = {
+    task,
+    spec,
+    session,
+    options,
+    ...(ref !== undefined && "storage" in ref ? { storage: ref.storage } : {}),
+    ...(ref !== undefined && "blocked" in ref ? { blocked: ref.blocked } : {}),
+  };
   const times = {
     timeoutMs: parseDuration(spec.timeout),
     graceMs: options.watchdogGraceMs ?? DEFAULT_WATCHDOG_GRACE_MS,
@@ -152,7 +199,7 @@ export async function reconcileMaintenanceTask(
     capacitySampleOf(type, record, runner),
   );
   await runWatchdog(session, times);
-  const plan = planFor(r);
+  const plan = r.blocked ? heldPlan(planFor(r)) : planFor(r);
   await stopRuns(session, plan.stop);
   await startRuns(r, plan);
   return resultOf(r, plan, { ...times, nowMs: ctx.clock.now() });

@@ -25,6 +25,7 @@ import {
   type HistoryLimits,
   type SchedulePlan,
 } from "../jobrun/index.ts";
+import type { Blocked } from "./backup-ref.ts";
 import { mergeCapacitySamples } from "./samples.ts";
 
 export interface StatusInput {
@@ -39,6 +40,8 @@ export interface StatusInput {
   /** Names of all the task's Jobs seen in this reconcile (existing or created). */
   existing: ReadonlySet<string>;
   now: Date;
+  /** Runs held back (databaseRestore whose BackupPolicy is missing): Ready=False with this. */
+  blocked?: Blocked | undefined;
 }
 
 export function limitsOf(spec: MaintenanceTaskSpec): HistoryLimits {
@@ -93,6 +96,7 @@ function applySchedule(status: MaintenanceTaskStatus, input: StatusInput): void 
 }
 
 function readyMessage(input: StatusInput, status: MaintenanceTaskStatus): [string, string] {
+  if (input.blocked) return [input.blocked.reason, input.blocked.message];
   if (input.spec.suspend) return [MaintenanceTaskReason.Suspended, "suspended: no new runs start"];
   if (input.spec.schedule !== undefined)
     return [MaintenanceTaskReason.Scheduled, `next run at ${status.nextScheduleTime ?? "never"}`];
@@ -144,7 +148,7 @@ function applyConditions(
 ): void {
   const [reason, message] = readyMessage(input, status);
   const conditions: (Cond | undefined)[] = [
-    { type: CommonConditionType.Ready, status: "True", reason, message },
+    { type: CommonConditionType.Ready, status: input.blocked ? "False" : "True", reason, message },
     suspendedCondition(input.spec.suspend),
     progressingCondition(status),
     lastRunCondition(status),

@@ -160,6 +160,18 @@ describe("Given the operations guide's maintenance schedule", () => {
     expect(bp.spec.verify?.enabled).toBe(true);
   });
 
+  it("Then the restore example restores postgres-nightly into a new database, suspended until run-now", () => {
+    const mt = parsed<MaintenanceTask>("MaintenanceTask", "restore-nightly");
+    expect(taskType(mt.spec.task)).toBe("databaseRestore");
+    expect(mt.spec.suspend).toBe(true);
+    expect(mt.spec.schedule).toBeUndefined();
+    const restore = mt.spec.task.databaseRestore!;
+    expect(restore.backupPolicyRef.name).toBe("postgres-nightly");
+    parsed<BackupPolicy>("BackupPolicy", restore.backupPolicyRef.name);
+    expect(restore).toMatchObject({ dropExisting: false, restoreGlobals: false });
+    expect(restore.target.database).not.toBe("pake");
+  });
+
   it("Then the Incident sample names its source", () => {
     const inc = parsed<Incident>("Incident", "api-response-time");
     expect(inc.spec.source).toEqual({ kind: "HealthCheck", name: "api" });

@@ -1,0 +1,250 @@
+// A databaseRestore MaintenanceTask end to end with the real operator process:
+// a BackupPolicy takes a backup (pake.dev/backup-now) of a real PostgreSQL
+// database, then run-once restore tasks restore it through the pod runner
+// (`pake-operator run databaseRestore` with the policy's claim mapped to the
+// same directory, the real pg_restore) into a new database, whose every table
+// must hold exactly the source's rows. A second restore into the now non-empty
+// target is refused unless dropExisting; a task naming a missing BackupPolicy
+// gets Ready=False naming the field, one Warning Event and no Job.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TASK_LABEL } from "../../src/controllers/maintenancetask/job-builder.ts";
+import type { MaintenanceTaskStatus } from "../../src/crds/maintenancetask.ts";
+import { EventKind, JobKind } from "../../src/lib/kinds.ts";
+import { KubeClient, type KubeObject } from "../../src/runtime/kube.ts";
+import {
+  createTestNamespace,
+  createUriSecret,
+  databaseUri,
+  sqlOn,
+  installCrds,
+  startOperatorWithJobs,
+  useSharedEnv,
+  waitFor,
+  type OperatorWithJobs,
+} from "../env/index.ts";
+
+const env = useSharedEnv();
+const POLICY = "shop-nightly";
+let ns: string;
+let source: string;
+let target: string;
+let jobs: OperatorWithJobs | undefined;
+let client: KubeClient;
+
+/** Every user table of a database, schema-qualified and quoted, sorted. */
+async function tablesOf(db: string): Promise<string[]> {
+  const r = await sql(
+    db,
+    `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables
+      WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
+  );
+  return r.rows.map((row: { name: string }) => row.name);
+}
+
+/** Each table's whole contents as an md5 of its rows in a stable order. */
+async function contentsOf(db: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const table of await tablesOf(db)) {
+    const r = await sql(
+      db,
+      `SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) AS md5 FROM ${table} t`,
+    );
+    out[table] = (r.rows[0] as { md5: string }).md5;
+  }
+  return out;
+}
+
+async function apply(doc: Record<string, unknown>): Promise<void> {
+  const meta = doc.metadata as { name: string };
+  const file = join(env.runDir, `restore-${ns}-${meta.name}-${Date.now()}.json`);
+  writeFileSync(file, JSON.stringify({ apiVersion: "pake.dev/v1alpha1", ...doc }));
+  const result = await env.kubectl("apply", "-n", ns, "-f", file);
+  expect(result.stderr).toBe("");
+}
+
+async function seedSource(): Promise<void> {
+  await sql(env.postgres.database, `CREATE DATABASE ${source}`);
+  await sql(
+    source,
+    `CREATE TABLE customers (id int PRIMARY KEY, name text, email text, created timestamptz);
+     INSERT INTO customers SELECT g, 'Customer ' || g, CASE WHEN g % 7 = 0 THEN NULL ELSE 'c' || g || '@example.com' END,
+       timestamptz '2026-01-01 00:00:00+00' + g * interval '1 hour' FROM generate_series(1, 300) g;
+     CREATE TABLE orders (id bigserial PRIMARY KEY, customer int REFERENCES customers, amount numeric(12,2),
+       items jsonb, note text);
+     INSERT INTO orders (customer, amount, items, note)
+       SELECT 1 + g % 300, g * 1.25, jsonb_build_object('sku', 'S' || g, 'qty', g % 5),
+         E'line\\twith tab, comma and ''quote'' ' || g FROM generate_series(1, 1000) g;
+     CREATE SCHEMA sales;
+     CREATE TABLE sales.invoices (id int PRIMARY KEY, blob bytea, paid boolean);
+     INSERT INTO sales.invoices SELECT g, decode(md5(g::text), 'hex'), g % 2 = 0 FROM generate_series(1, 200) g;
+     CREATE TABLE "Mixed Case" ("Key" text PRIMARY KEY, value float8);
+     INSERT INTO "Mixed Case" VALUES ('a', 1.5), ('b', -0.25), ('c', NULL);
+     CREATE TABLE empty_table (id int);`,
+  );
+}
+
+const uriFor = (db: string, password?: string): string => databaseUri(env, db, password);
+const sql = (db: string, text: string) => sqlOn(env, db, text);
+const secret = (name: string, uri: string) => createUriSecret(client, { namespace: ns, name }, uri);
+
+beforeAll(async () => {
+  await installCrds(env);
+  ns = await createTestNamespace(env, "bp-restore");
+  client = new KubeClient(env.kubeConfig());
+  const volume = mkdtempSync(join(env.runDir, "restore-volume-"));
+  source = `src_${ns.replace(/-/g, "_")}`;
+  target = `dst_${ns.replace(/-/g, "_")}`;
+  await seedSource();
+  await secret("pg-source", uriFor(source));
+  // The target's connection names the server's own database: the runner creates the target.
+  await secret("pg-target", uriFor(env.postgres.database));
+  jobs = await startOperatorWithJobs(env, {
+    name: "operator-bp-restore",
+    namespace: ns,
+    volumes: { backups: volume },
+  });
+});
+
+afterAll(async () => {
+  await jobs?.stop();
+});
+
+function restoreTask(name: string, policy: string, dropExisting = false) {
+  return {
+    kind: "MaintenanceTask",
+    metadata: { name },
+    spec: {
+      timeout: "10m",
+      retries: 0,
+      task: {
+        databaseRestore: {
+          backupPolicyRef: { name: policy },
+          target: { connectionSecretRef: { name: "pg-target" }, database: target },
+          dropExisting,
+        },
+      },
+    },
+  };
+}
+
+async function taskStatus(name: string): Promise<MaintenanceTaskStatus> {
+  const r = await env.kubectl("get", "maintenancetask", name, "-n", ns, "-o", "json");
+  return (JSON.parse(r.stdout) as { status?: MaintenanceTaskStatus }).status ?? {};
+}
+
+/** Waits for the task's one run to finish and returns the status then. */
+async function finishedRun(name: string): Promise<MaintenanceTaskStatus> {
+  let status: MaintenanceTaskStatus = {};
+  await waitFor(
+    async () => {
+      status = await taskStatus(name);
+      const result = status.lastRun?.result;
+      return result !== undefined && result !== "Running";
+    },
+    { what: `the run of ${name}`, timeoutMs: 90_000, intervalMs: 500 },
+  );
+  return status;
+}
+
+async function jobsOf(task: string): Promise<KubeObject[]> {
+  return (await client.list(JobKind, { namespace: ns, labelSelector: `${TASK_LABEL}=${task}` }))
+    .items;
+}
+
+describe("Given a backup of a real PostgreSQL database taken by a BackupPolicy", () => {
+  let expected: Record<string, string>;
+
+  beforeAll(async () => {
+    expected = await contentsOf(source);
+    await apply({
+      kind: "BackupPolicy",
+      metadata: { name: POLICY, annotations: { "pake.dev/backup-now": "first" } },
+      spec: {
+        database: { connectionSecretRef: { name: "pg-source" } },
+        schedule: "0 1 * * *",
+        storage: { persistentVolumeClaim: { claimName: "backups" }, path: "/postgres" },
+      },
+    });
+    const waited = await env.kubectl(
+      "wait",
+      `backuppolicy/${POLICY}`,
+      "-n",
+      ns,
+      "--for=condition=BackupSucceeded",
+      "--timeout=90s",
+    );
+    expect(waited.code).toBe(0);
+    // The source changes after the backup: the restore must hold the backup's rows.
+    await sql(source, "INSERT INTO \"Mixed Case\" VALUES ('after the backup', 9)");
+  });
+
+  it("When a run-once databaseRestore task names the policy, then every table of the new database holds exactly the source's rows", async () => {
+    expect(Object.keys(expected)).toHaveLength(5);
+    await apply(restoreTask("restore-first", POLICY));
+    const status = await finishedRun("restore-first");
+    expect(status.lastRun?.summary).toContain(target);
+    expect(status.lastRun?.result).toBe("Succeeded");
+    const jobs = await jobsOf("restore-first");
+    expect(jobs).toHaveLength(1);
+    expect(await contentsOf(target)).toEqual(expected);
+  });
+
+  it("When a second task restores into the now non-empty target without dropExisting, then it fails saying so and the target is untouched", async () => {
+    await sql(target, "INSERT INTO empty_table VALUES (42)");
+    const before = await contentsOf(target);
+    await apply(restoreTask("restore-refused", POLICY));
+    const status = await finishedRun("restore-refused");
+    expect(status.lastRun?.result).toBe("Failed");
+    expect(status.lastRun?.summary).toMatch(
+      new RegExp(`target database ${target} is not empty .*set dropExisting`),
+    );
+    const cond = status.conditions?.find((c) => c.type === "LastRunSucceeded");
+    expect(cond?.status).toBe("False");
+    expect(await contentsOf(target)).toEqual(before);
+  });
+
+  it("When the task sets dropExisting, then the target is replaced by the backup's contents", async () => {
+    await apply(restoreTask("restore-replace", POLICY, true));
+    const status = await finishedRun("restore-replace");
+    expect(status.lastRun?.result).toBe("Succeeded");
+    expect(await contentsOf(target)).toEqual(expected);
+  });
+});
+
+describe("Given a databaseRestore task naming a BackupPolicy that does not exist", () => {
+  it("Then Ready=False names spec.task.databaseRestore.backupPolicyRef, one Warning Event, and no Job starts", async () => {
+    await apply(restoreTask("restore-missing", "no-such-policy"));
+    let status: MaintenanceTaskStatus = {};
+    await waitFor(
+      async () => {
+        status = await taskStatus("restore-missing");
+        return status.conditions?.some((c) => c.reason === "ReferenceNotFound") === true;
+      },
+      { what: "the ReferenceNotFound condition", timeoutMs: 30_000, intervalMs: 500 },
+    );
+    const ready = status.conditions?.find((c) => c.type === "Ready");
+    expect(ready).toMatchObject({ status: "False", reason: "ReferenceNotFound" });
+    expect(ready?.message).toContain("spec.task.databaseRestore.backupPolicyRef");
+    expect(ready?.message).toContain("no-such-policy");
+    // Nothing is consumed: the run still waits for the policy.
+    expect(status.lastRun).toBeUndefined();
+    expect(status.lastScheduleTime).toBeUndefined();
+    // A few seconds more: no hot loop, no Job, still one Event.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    expect(await jobsOf("restore-missing")).toHaveLength(0);
+    const events = (
+      await client.list<KubeObject & { reason?: string; type?: string; count?: number }>(
+        EventKind,
+        {
+          namespace: ns,
+          fieldSelector: "involvedObject.name=restore-missing",
+        },
+      )
+    ).items.filter((e) => e.reason === "ReferenceNotFound");
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: "Warning" });
+    expect(events[0]!.count ?? 1).toBe(1);
+  });
+});
