@@ -148,6 +148,28 @@ async function pointSamplesAtLocalServices(
     console.warn(`Pointing the samples at PostgreSQL/Redis failed: ${replaced.stderr}`);
 }
 
+/**
+ * The samples' PersistentVolumeClaims as objects: nothing provisions them
+ * (there is no storage class), the pod runner maps each to a directory under
+ * .dev/volumes, and controllers that check their references find them.
+ */
+async function createSampleClaims(kubectl: Kubectl): Promise<void> {
+  const list = {
+    apiVersion: "v1",
+    kind: "List",
+    items: sampleClaims.map((name) => ({
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name, namespace: "pake-samples" },
+      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+    })),
+  };
+  const file = join(runDir, "sample-claims.json");
+  writeFileSync(file, JSON.stringify(list));
+  const created = await kubectl("apply", "-f", file);
+  if (created.code !== 0) console.warn(`Creating the sample claims failed: ${created.stderr}`);
+}
+
 /** The CRDs, the operator, and the samples pointed at the local services. */
 async function startOperatorParts(
   kubectl: Kubectl,
@@ -169,6 +191,7 @@ async function startOperatorParts(
     logFile: join(devDir, "operator.log"),
   });
   await kubectl("create", "namespace", "pake-samples");
+  await createSampleClaims(kubectl);
   const samples = await kubectl("apply", "-n", "pake-samples", "-k", join(root, "config/samples"));
   if (samples.code !== 0) console.warn(`Applying the samples failed: ${samples.stderr}`);
   else await pointSamplesAtLocalServices(kubectl, services);

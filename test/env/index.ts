@@ -42,6 +42,7 @@ export {
 } from "./pod-runner.ts";
 export {
   startOperatorWithJobs,
+  createClaims,
   E2E_RUNNER_IMAGE,
   type OperatorWithJobs,
 } from "./operator-with-jobs.ts";

@@ -2,6 +2,8 @@
 // pod runner that plays the kubelet for its Jobs there: what every end-to-end
 // test of Job-running kinds starts.
 import { join } from "node:path";
+import { PersistentVolumeClaimKind } from "../../src/lib/kinds.ts";
+import { KubeClient } from "../../src/runtime/kube.ts";
 import type { SharedEnv } from "./shared.ts";
 import { killOperators, startOperator, type OperatorProcess } from "./operator.ts";
 import { startPodRunner, type PodRunner } from "./pod-runner.ts";
@@ -16,12 +18,37 @@ export interface OperatorWithJobs {
   stop(): Promise<void>;
 }
 
-/** Starts both and returns once the operator is ready. `volumes`: claim name → local directory. */
+/**
+ * A PersistentVolumeClaim object per claim name: nothing provisions it (it
+ * stays Pending), but controllers that check their references find it, and
+ * the pod runner maps it to a local directory.
+ */
+export async function createClaims(
+  env: SharedEnv,
+  namespace: string,
+  names: string[],
+): Promise<void> {
+  const client = new KubeClient(env.kubeConfig());
+  for (const name of names) {
+    await client.create(PersistentVolumeClaimKind, {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name, namespace },
+      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+    });
+  }
+}
+
+/**
+ * Starts both and returns once the operator is ready. `volumes`: claim name →
+ * local directory; each claim is created as an object too (createClaims).
+ */
 export async function startOperatorWithJobs(
   env: SharedEnv,
   options: { name: string; namespace: string; volumes: Record<string, string> },
 ): Promise<OperatorWithJobs> {
   const { namespace } = options;
+  await createClaims(env, namespace, Object.keys(options.volumes));
   const operator = startOperator({
     name: `${options.name}-${namespace}`,
     kubeconfigPath: env.kubeconfigPath,

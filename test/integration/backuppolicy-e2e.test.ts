@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POLICY_LABEL } from "../../src/controllers/backuppolicy/job-builder.ts";
 import type { BackupPolicyStatus } from "../../src/crds/backuppolicy.ts";
-import { JobKind } from "../../src/lib/kinds.ts";
+import { EventKind, JobKind } from "../../src/lib/kinds.ts";
 import { KubeClient, type KubeObject } from "../../src/runtime/kube.ts";
 import {
   createTestNamespace,
@@ -268,4 +268,55 @@ describe("Given a BackupPolicy that verifies its backups", () => {
     const table = await env.kubectl("get", "backuppolicy", "verified", "-n", ns);
     expect(table.stdout).toContain("Passed");
   });
+});
+
+describe("Given a BackupPolicy whose Secret or claim does not exist", () => {
+  it.each([
+    [
+      "its connection Secret",
+      { ...spec("absent", 2) },
+      "spec.database.connectionSecretRef: Secret absent not found",
+    ],
+    [
+      "its storage claim",
+      {
+        ...spec("pg", 2),
+        storage: { persistentVolumeClaim: { claimName: "nowhere" }, path: "/postgres" },
+      },
+      "spec.storage.persistentVolumeClaim.claimName: PersistentVolumeClaim nowhere not found",
+    ],
+  ])(
+    "When it lacks %s, then Ready=False names the field, one Warning Event, and no Job starts",
+    async (_what, policySpec, message) => {
+      const name = `unready-${message.startsWith("spec.database") ? "secret" : "claim"}`;
+      await apply(name, policySpec, "now");
+      let status: BackupPolicyStatus = {};
+      await waitFor(
+        async () => {
+          status = await statusOf(name);
+          return (
+            status.conditions?.some((c) => c.type === "Ready" && c.status === "False") ?? false
+          );
+        },
+        { what: `Ready=False on ${name}`, timeoutMs: 20_000 },
+      );
+      const ready = status.conditions?.find((c) => c.type === "Ready");
+      expect(ready?.reason).toBe("ReferenceNotFound");
+      expect(ready?.message).toContain(message);
+      // The token is not used up: the backup runs once the reference exists.
+      expect(status.lastRunNowToken).toBeUndefined();
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(await jobsOf(name)).toHaveLength(0);
+      const events = await client.list<KubeObject & { reason?: string; count?: number }>(
+        EventKind,
+        {
+          namespace: ns,
+          fieldSelector: `involvedObject.name=${name}`,
+        },
+      );
+      const warnings = events.items.filter((e) => e.reason === "ReferenceNotFound");
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]?.count ?? 1).toBe(1);
+    },
+  );
 });

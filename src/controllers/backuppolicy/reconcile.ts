@@ -21,6 +21,7 @@ import {
   type BackupPolicyStatus,
   type Verification,
 } from "../../crds/backuppolicy.ts";
+import { CommonConditionType } from "../../crds/conditions.ts";
 import { parseDuration } from "../../lib/duration.ts";
 import { JobKind } from "../../lib/kinds.ts";
 import type { ReconcileContext } from "../../runtime/controller.ts";
@@ -37,6 +38,10 @@ import {
   startRun,
   unfinishedJobs,
   wakeAfter,
+  blockedEvents,
+  heldPlan,
+  requeueWhileHeld,
+  type Blocked,
   type RunSession,
   type SchedulePlan,
 } from "../jobrun/index.ts";
@@ -45,6 +50,7 @@ import { backupRunOf, failedBackup, mergeBackups, type BackupRun } from "./backu
 import { reportIncidents } from "./incidents.ts";
 import { buildBackupJob, POLICY_LABEL, type BackupOwner } from "./job-builder.ts";
 import { recordPolicyMetrics } from "./metrics.ts";
+import { missingReference } from "./references.ts";
 import { statusMutator, type FinishedBackup, type Status } from "./status.ts";
 import {
   VERIFY_LABEL,
@@ -82,6 +88,8 @@ interface PolicyReconcile {
   options: BackupPolicyOptions;
   backups: Session;
   verifications: VerifySession;
+  /** Why runs are held (a referenced Secret or claim is missing). */
+  blocked: Blocked | undefined;
 }
 
 function markedJobs<P>(session: RunSession<P>): string[] {
@@ -99,6 +107,10 @@ function recordedVerifications(r: PolicyReconcile): Set<string> {
   const last = r.policy.status?.lastVerification?.backupId;
   const names = markedJobs(r.verifications);
   return new Set(last === undefined ? names : [...names, verifyJobName(r.owner.name, last)]);
+}
+
+function readyOf(policy: BackupPolicyObject) {
+  return policy.status?.conditions?.find((c) => c.type === CommonConditionType.Ready);
 }
 
 function planFor(
@@ -148,7 +160,7 @@ function verificationsOf(session: VerifySession): Verification[] {
 
 /** Starts the verify Job of the newest retained backup when it is not verified yet. */
 async function ensureVerification(r: PolicyReconcile, finished: FinishedBackup[]): Promise<void> {
-  if (!verifiesAfterBackup(r.owner.spec)) return;
+  if (r.blocked || !verifiesAfterBackup(r.owner.spec)) return;
   const status = r.policy.status;
   const backups = finished.reduce((list, f) => mergeBackups(list, f.run), status?.backups ?? []);
   const target = backupToVerify({ backups });
@@ -207,7 +219,7 @@ function requeueOf(r: PolicyReconcile, plan: SchedulePlan): number | undefined {
     wakeAfter(r.backups, { ...times.backup, next, nowMs }),
     wakeAfter(r.verifications, { ...times.verify, nowMs }),
   ].filter((w): w is number => w !== undefined);
-  return waits.length > 0 ? Math.min(...waits) : undefined;
+  return requeueWhileHeld(waits.length > 0 ? Math.min(...waits) : undefined, r.blocked);
 }
 
 /** One reconcile of a policy whose spec is valid. */
@@ -225,13 +237,15 @@ export async function reconcileBackupPolicy(
     ctx,
     options,
     ...(await openSessions(policy, owner, ctx)),
+    blocked: await missingReference(spec, owner.namespace, ctx),
   };
   const times = watchdogTimes(spec, options);
   await collectFinished(r.backups, recordedJobs(r.backups, policy.status), backupRunOf);
   await collectFinished(r.verifications, recordedVerifications(r), verificationOf);
   await runWatchdog(r.backups, times.backup);
   await runWatchdog(r.verifications, times.verify);
-  const plan = planFor(policy, spec, r.backups);
+  const planned = planFor(policy, spec, r.backups);
+  const plan = r.blocked ? heldPlan(planned) : planned;
   for (const run of plan.start) {
     const job = buildBackupJob(owner, run, { image: options.runnerImage, now: r.backups.now });
     await startRun(r.backups, job, run.trigger);
@@ -244,6 +258,7 @@ export async function reconcileBackupPolicy(
     finished,
     verifications: verificationsOf(r.verifications),
     active: activeRuns(r.backups),
+    blocked: r.blocked,
     now: r.backups.now,
   });
   const next: Status = structuredClone(policy.status ?? {});
@@ -251,7 +266,12 @@ export async function reconcileBackupPolicy(
   const requeueAfter = requeueOf(r, plan);
   return {
     status: mutate,
-    events: [...plan.events, ...recordEvents(r.backups), ...recordEvents(r.verifications)],
+    events: [
+      ...plan.events,
+      ...recordEvents(r.backups),
+      ...recordEvents(r.verifications),
+      ...blockedEvents(readyOf(policy), r.blocked),
+    ],
     ...(requeueAfter !== undefined ? { requeueAfter } : {}),
     afterStatus: afterStatus(r, next, finished),
   };

@@ -12,7 +12,7 @@ import {
 } from "../../crds/backuppolicy.ts";
 import { formatTime } from "../../runtime/normalize.ts";
 import { setCondition, type StatusWithConditions } from "../../runtime/conditions.ts";
-import type { ActiveRun, SchedulePlan } from "../jobrun/index.ts";
+import type { ActiveRun, Blocked, SchedulePlan } from "../jobrun/index.ts";
 import { mergeBackups, type BackupRun } from "./backups.ts";
 
 export type Status = BackupPolicyStatus & StatusWithConditions;
@@ -31,6 +31,8 @@ export interface StatusInput {
   /** Verifications finished in this reconcile, oldest first. */
   verifications: Verification[];
   active: ActiveRun[];
+  /** Why runs are held: Ready=False with this reason and message. */
+  blocked?: Blocked | undefined;
   now: Date;
 }
 
@@ -73,8 +75,10 @@ function applyVerifications(status: Status, verifications: Verification[]): void
 
 type Cond = { type: string; status: "True" | "False"; reason: string; message: string };
 
-function readyCondition(status: Status, spec: BackupPolicySpec): Cond {
+function readyCondition(status: Status, input: StatusInput): Cond {
+  const { spec, blocked } = input;
   const type = CommonConditionType.Ready;
+  if (blocked) return { type, status: "False", ...blocked };
   if (spec.suspend)
     return {
       type,
@@ -138,7 +142,7 @@ function verifiedCondition(v: Verification | undefined): Cond | undefined {
 
 function conditionsOf(status: Status, input: StatusInput): Cond[] {
   return [
-    readyCondition(status, input.spec),
+    readyCondition(status, input),
     suspendedCondition(input.spec),
     progressingCondition(input.active),
     backupSucceededCondition(status.lastBackup),

@@ -34,6 +34,7 @@
 //
 // session.ts strings steps 3–9 together for one reconcile; what is specific
 // to a kind (its pod, its status, its payload) stays in the kind's folder.
+export * from "./held.ts";
 export * from "./history.ts";
 export * from "./job-builder.ts";
 export * from "./jobs.ts";

@@ -8,23 +8,16 @@ import { CommonReason } from "../../crds/conditions.ts";
 import type { MaintenanceTaskSpec } from "../../crds/maintenancetask.ts";
 import type { ReconcileContext } from "../../runtime/controller.ts";
 import { isNotFound } from "../../runtime/errors.ts";
+import type { Blocked } from "../jobrun/index.ts";
 import type { KubeObject } from "../../runtime/kube.ts";
 
 export const BACKUP_POLICY_REF_FIELD = "spec.task.databaseRestore.backupPolicyRef";
-/** How often a task waiting for its BackupPolicy looks again (no hot loop). */
-export const REFERENCE_RETRY_MS = 60_000;
 
 /** Where a policy's backups are: its claim and spec.storage.path. */
 export interface BackupStorage {
   policy: string;
   claimName: string;
   path: string;
-}
-
-/** Why the task's runs are held back; the message names the field. */
-export interface Blocked {
-  reason: string;
-  message: string;
 }
 
 export type BackupRef = { storage: BackupStorage } | { blocked: Blocked };

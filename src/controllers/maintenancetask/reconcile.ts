@@ -27,8 +27,8 @@ import {
   type MaintenanceTaskSpec,
   type MaintenanceTaskStatus,
 } from "../../crds/maintenancetask.ts";
+import { CommonConditionType } from "../../crds/conditions.ts";
 import type { ReconcileContext } from "../../runtime/controller.ts";
-import type { EventInput } from "../../runtime/events.ts";
 import type { KubeObject } from "../../runtime/kube.ts";
 import {
   DEFAULT_WATCHDOG_GRACE_MS,
@@ -46,17 +46,16 @@ import {
   stopRuns,
   unfinishedJobs,
   wakeAfter,
+  blockedEvents,
+  heldPlan,
+  requeueWhileHeld,
+  type Blocked,
   type RunSession,
   type SchedulePlan,
   type WatchdogTimes,
 } from "../jobrun/index.ts";
 import type { KindResult } from "../kit/index.ts";
-import {
-  REFERENCE_RETRY_MS,
-  resolveBackupRef,
-  type BackupStorage,
-  type Blocked,
-} from "./backup-ref.ts";
+import { resolveBackupRef, type BackupStorage } from "./backup-ref.ts";
 import { buildJob, TASK_LABEL } from "./job-builder.ts";
 import { capacitySampleOf, mergeCapacitySamples } from "./samples.ts";
 import { limitsOf, recordedNames, statusMutator } from "./status.ts";
@@ -86,28 +85,8 @@ interface TaskReconcile {
   blocked?: Blocked | undefined;
 }
 
-/** A plan that starts and stops nothing and consumes no slot or token (they run once unblocked). */
-function heldPlan(plan: SchedulePlan): SchedulePlan {
-  return {
-    ...(plan.resolved !== undefined ? { resolved: plan.resolved } : {}),
-    ...(plan.next !== undefined ? { next: plan.next } : {}),
-    start: [],
-    stop: [],
-    events: [],
-  };
-}
-
-/** The Warning Event of a held task, only when its Ready condition says something new. */
-function blockedEvents(task: MaintenanceTask, blocked: Blocked | undefined): EventInput[] {
-  if (blocked === undefined) return [];
-  const ready = task.status?.conditions?.find((c) => c.type === "Ready");
-  if (ready?.reason === blocked.reason && ready.message === blocked.message) return [];
-  return [{ type: "Warning", reason: blocked.reason, message: blocked.message }];
-}
-
-function requeueOf(wake: number | undefined, blocked: Blocked | undefined): number | undefined {
-  if (blocked === undefined) return wake;
-  return Math.min(wake ?? REFERENCE_RETRY_MS, REFERENCE_RETRY_MS);
+function readyOf(task: MaintenanceTask) {
+  return task.status?.conditions?.find((c) => c.type === CommonConditionType.Ready);
 }
 
 function planFor({ task, spec, session }: TaskReconcile): SchedulePlan {
@@ -155,10 +134,10 @@ function resultOf(
     blocked,
   });
   const next = spec.suspend ? undefined : plan.next;
-  const requeueAfter = requeueOf(wakeAfter(session, { ...times, next }), blocked);
+  const requeueAfter = requeueWhileHeld(wakeAfter(session, { ...times, next }), blocked);
   return {
     status,
-    events: [...plan.events, ...recordEvents(session), ...blockedEvents(task, blocked)],
+    events: [...plan.events, ...recordEvents(session), ...blockedEvents(readyOf(task), blocked)],
     ...(requeueAfter !== undefined ? { requeueAfter } : {}),
     afterStatus: async () => {
       logRecords(session);

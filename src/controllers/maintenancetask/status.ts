@@ -25,7 +25,7 @@ import {
   type HistoryLimits,
   type SchedulePlan,
 } from "../jobrun/index.ts";
-import type { Blocked } from "./backup-ref.ts";
+import type { Blocked } from "../jobrun/index.ts";
 import { mergeCapacitySamples } from "./samples.ts";
 
 export interface StatusInput {
