@@ -214,8 +214,11 @@ export class Manager {
     const deadline = this.clock.now() + timeoutMs;
     this.logger.info({ reason, timeoutMs }, "Shutting down");
     this.state = "stopping";
+    let budget = deadline;
     for (const runnable of [...this.started].reverse()) {
-      await this.stopRunnable(runnable, deadline);
+      // A runnable abandoned at the deadline used up the budget: the rest get
+      // none, even when a timer fired a millisecond before the clock agreed.
+      if ((await this.stopRunnable(runnable, budget)) === "timeout") budget = 0;
     }
     if (this.elector?.isLeader()) {
       await this.elector.stop();
@@ -255,7 +258,10 @@ export class Manager {
     timeout.abort();
   }
 
-  private async stopRunnable(runnable: Runnable, deadline: number): Promise<void> {
+  private async stopRunnable(
+    runnable: Runnable,
+    deadline: number,
+  ): Promise<"stopped" | "timeout" | "failed"> {
     const remaining = Math.max(deadline - this.clock.now(), 0);
     const timeout = new AbortController();
     const timedOut = this.clock.sleep(remaining, timeout.signal).then(() => "timeout" as const);
@@ -272,8 +278,10 @@ export class Manager {
       } else {
         this.logger.info({ runnable: runnable.name }, "Stopped runnable");
       }
+      return result;
     } catch (err) {
       this.logger.error({ err, runnable: runnable.name }, "Failed to stop runnable");
+      return "failed";
     } finally {
       timeout.abort();
     }
