@@ -1,7 +1,8 @@
 // `pake-operator operator [flags]`: runs the manager with every controller.
-import { KubeConfig } from "@kubernetes/client-node";
-import { registerControllers } from "../controllers/index.ts";
-import { createOperatorContext } from "../controllers/kit/context.ts";
+// The operator's modules (controllers, the Kubernetes client) are loaded when
+// this command runs, not when the CLI starts: the same binary runs task and
+// backup Jobs, which need none of them.
+import type { KubeConfig } from "@kubernetes/client-node";
 import {
   ConfigError,
   operatorFlagsUsage,
@@ -9,14 +10,14 @@ import {
   type OperatorConfig,
 } from "./operator-config.ts";
 import { log } from "../runtime/log.ts";
-import { Manager } from "../runtime/manager.ts";
 import type { Command, CommandContext } from "./types.ts";
 
 function operatorUsage(): string {
   return `Usage: pake-operator operator [flags]\n\nRuns the operator: controllers (while leader), /healthz, /readyz and /metrics.\n\nFlags:\n${operatorFlagsUsage()}`;
 }
 
-function loadKubeConfig(config: OperatorConfig): KubeConfig {
+async function loadKubeConfig(config: OperatorConfig): Promise<KubeConfig> {
+  const { KubeConfig } = await import("@kubernetes/client-node");
   const kubeConfig = new KubeConfig();
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
   else kubeConfig.loadFromDefault();
@@ -46,11 +47,16 @@ async function runOperator(args: string[], ctx: CommandContext): Promise<number>
   log.level = config.logLevel;
   let kubeConfig: KubeConfig;
   try {
-    kubeConfig = loadKubeConfig(config);
+    kubeConfig = await loadKubeConfig(config);
   } catch (err) {
     ctx.stderr(`pake-operator operator: cannot load kubeconfig: ${(err as Error).message}\n`);
     return 1;
   }
+  const [{ Manager }, { createOperatorContext }, { registerControllers }] = await Promise.all([
+    import("../runtime/manager.ts"),
+    import("../controllers/kit/context.ts"),
+    import("../controllers/index.ts"),
+  ]);
   const manager = new Manager({ config, kubeConfig, logger: log });
   const context = createOperatorContext({
     kubeConfig,

@@ -4,13 +4,13 @@
 // samples, the growth per day by least-squares regression and the days until
 // a volume is full. The result's data.sample is the sample to pass as
 // previousSamples next time.
-import { CoreV1Api, CustomObjectsApi, type V1Pod } from "@kubernetes/client-node";
+import type { V1Pod } from "@kubernetes/client-node";
 import { statfs } from "node:fs/promises";
 import { z } from "zod";
 import { NodeMetricsKind } from "../lib/kinds.ts";
 import { parseConfig } from "./config.ts";
 import { envOf, hasDatabaseEnv } from "./env.ts";
-import { kubeConfigOf, parseQuantity } from "./kube.ts";
+import { coreApi, customObjectsApi, parseQuantity } from "./kube.ts";
 import { withClient } from "./postgres.ts";
 import { runTaskBody } from "./result.ts";
 import type { Severity, TaskContext, TaskOutcome, TaskResult } from "./types.ts";
@@ -277,7 +277,7 @@ function podRequests(pods: readonly V1Pod[], node: string): { cpu: number; memor
 type NodeMetrics = { metadata?: { name?: string }; usage?: { cpu?: string; memory?: string } };
 
 async function nodeMetrics(ctx: TaskContext): Promise<Map<string, NodeMetrics["usage"]>> {
-  const api = kubeConfigOf(ctx).makeApiClient(CustomObjectsApi);
+  const api = await customObjectsApi(ctx);
   try {
     const { group, version, plural } = NodeMetricsKind;
     const list = (await api.listClusterCustomObject({ group, version, plural })) as {
@@ -290,7 +290,7 @@ async function nodeMetrics(ctx: TaskContext): Promise<Map<string, NodeMetrics["u
 }
 
 async function measureNodes(ctx: TaskContext): Promise<NodeUsage[]> {
-  const core = kubeConfigOf(ctx).makeApiClient(CoreV1Api);
+  const core = await coreApi(ctx);
   const nodes = (await core.listNode()).items;
   if (nodes.length === 0) return [];
   const pods = (

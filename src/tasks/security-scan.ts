@@ -4,11 +4,11 @@
 // values), and import a vulnerability scanner's JSON report (Trivy) into
 // counts by severity. The run fails when a finding at or above
 // failOnSeverity exists. Secret values are never reported, only their names.
-import { CoreV1Api, type V1Container, type V1Pod, type V1Volume } from "@kubernetes/client-node";
+import type { V1Container, V1Pod, V1Volume } from "@kubernetes/client-node";
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { parseConfig } from "./config.ts";
-import { kubeConfigOf } from "./kube.ts";
+import { coreApi } from "./kube.ts";
 import { runTaskBody } from "./result.ts";
 import type { Severity, TaskContext, TaskOutcome, TaskResult } from "./types.ts";
 
@@ -402,7 +402,7 @@ async function listPods(
   ctx: TaskContext,
   namespaces: readonly string[] | undefined,
 ): Promise<V1Pod[]> {
-  const core = kubeConfigOf(ctx).makeApiClient(CoreV1Api);
+  const core = await coreApi(ctx);
   if (namespaces === undefined || namespaces.length === 0)
     return (await core.listPodForAllNamespaces()).items;
   const pods: V1Pod[] = [];
@@ -420,9 +420,7 @@ async function readReport(
   const namespace = ctx.namespace ?? process.env.POD_NAMESPACE;
   if (namespace === undefined)
     throw new Error("cannot read the scanner report ConfigMap: namespace unknown (POD_NAMESPACE)");
-  const cm = await kubeConfigOf(ctx)
-    .makeApiClient(CoreV1Api)
-    .readNamespacedConfigMap({ name: ref.name, namespace });
+  const cm = await (await coreApi(ctx)).readNamespacedConfigMap({ name: ref.name, namespace });
   const text = cm.data?.[ref.key];
   if (text === undefined) throw new Error(`ConfigMap ${ref.name} has no key ${ref.key}`);
   return text;
