@@ -47,3 +47,4 @@ export {
   type OperatorWithJobs,
 } from "./operator-with-jobs.ts";
 export { createUriSecret, databaseUri, sqlOn } from "./databases.ts";
+export { reconcileContext } from "./reconcile-context.ts";

@@ -3,7 +3,6 @@
 // invalid spec with one status write and one Warning Event, re-reads only on
 // a 409, and the informer factory gives two controllers of one kind a single
 // watch.
-import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   createKindController,
@@ -20,11 +19,16 @@ import { EventKind } from "../../src/lib/kinds.ts";
 import { FakeClock } from "../../src/runtime/clock.ts";
 import { getCondition, type StatusWithConditions } from "../../src/runtime/conditions.ts";
 import type { ReconcileContext } from "../../src/runtime/controller.ts";
-import { EventRecorder } from "../../src/runtime/events.ts";
 import { KubeClient, type KubeObject } from "../../src/runtime/kube.ts";
 import { createLogger } from "../../src/runtime/log.ts";
 import { validateBackupPolicy } from "../../src/controllers/backuppolicy/validate.ts";
-import { createTestNamespace, installCrds, useSharedEnv, waitFor } from "../env/index.ts";
+import {
+  createTestNamespace,
+  installCrds,
+  reconcileContext,
+  useSharedEnv,
+  waitFor,
+} from "../env/index.ts";
 
 const env = useSharedEnv();
 let ns: string;
@@ -63,18 +67,8 @@ function copyScheduleDefinition(calls: {
   };
 }
 
-function context(clock = new FakeClock(Date.parse("2026-03-01T00:00:00Z"))): ReconcileContext {
-  return {
-    controller: "kit-test",
-    key: "test",
-    reconcileId: randomUUID(),
-    log: createLogger({ level: "silent" }),
-    client,
-    events: new EventRecorder({ client, component: "pake-operator", clock }),
-    clock,
-    signal: new AbortController().signal,
-  };
-}
+const context = (clock = new FakeClock(Date.parse("2026-03-01T00:00:00Z"))): ReconcileContext =>
+  reconcileContext(client, clock, "kit-test");
 
 async function createPolicy(name: string, schedule: string): Promise<Policy> {
   return client.create<Policy>(backupPolicyDescriptor, {

@@ -5,7 +5,6 @@
 // the concurrency policies, the watchdog — without waiting for wall-clock
 // minutes. No pod runner here: the Jobs' pods stay Pending, so runs stay active.
 import { CoreV1Api } from "@kubernetes/client-node";
-import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { reconcileKind } from "../../src/controllers/kit/index.ts";
 import {
@@ -18,11 +17,9 @@ import {
 import { MaintenanceTaskSpec, maintenanceTaskDescriptor } from "../../src/crds/maintenancetask.ts";
 import { FakeClock } from "../../src/runtime/clock.ts";
 import type { ReconcileContext, ReconcileResult } from "../../src/runtime/controller.ts";
-import { EventRecorder } from "../../src/runtime/events.ts";
 import { KubeClient, type KubeObject } from "../../src/runtime/kube.ts";
-import { createLogger } from "../../src/runtime/log.ts";
 import { scheduledJobName, runNowJobName, onceJobName } from "../../src/schedule/index.ts";
-import { createTestNamespace, installCrds, useSharedEnv } from "../env/index.ts";
+import { createTestNamespace, installCrds, reconcileContext, useSharedEnv } from "../env/index.ts";
 
 const env = useSharedEnv();
 let ns: string;
@@ -63,18 +60,8 @@ async function jobsOf(name: string): Promise<Job[]> {
   return list.items.filter((j) => !j.metadata.deletionTimestamp);
 }
 
-function context(clock: FakeClock): ReconcileContext {
-  return {
-    controller: "maintenancetask",
-    key: "test",
-    reconcileId: randomUUID(),
-    log: createLogger({ level: "silent" }),
-    client,
-    events: new EventRecorder({ client, component: "pake-operator", clock }),
-    clock,
-    signal: new AbortController().signal,
-  };
-}
+const context = (clock: FakeClock): ReconcileContext =>
+  reconcileContext(client, clock, "maintenancetask");
 
 /** One reconcile of the object as the API server has it now. */
 async function reconcile(name: string, clock: FakeClock): Promise<ReconcileResult> {

@@ -5,9 +5,10 @@
 import { API_GROUP_VERSION } from "../../crds/common.ts";
 import { backupPolicyDescriptor, type BackupPolicySpec } from "../../crds/backuppolicy.ts";
 import { parseDuration } from "../../lib/duration.ts";
-import { BACKUP_ROOT } from "../../tasks/backup/manifest.ts";
+import { BACKUP_ROOT, BACKUP_VOLUME } from "../../tasks/backup/manifest.ts";
 import {
   buildRunJob,
+  mountClaim,
   postgresEnv,
   runnerPod,
   type Job,
@@ -17,12 +18,8 @@ import {
 } from "../jobrun/index.ts";
 import { backupIdOfRun } from "./backups.ts";
 
-// Shared with the restore and verification Jobs (MaintenanceTask), hence in the storage contract.
-export { BACKUP_ROOT };
-
 /** Label on a policy's Jobs whose value is the policy's name. */
 export const POLICY_LABEL = "pake.dev/backuppolicy";
-export const STORAGE_VOLUME = "backup-storage";
 
 export interface BackupOwner {
   namespace: string;
@@ -49,16 +46,13 @@ export function backupConfig(owner: BackupOwner, id: string): Record<string, unk
 
 function backupPod(owner: BackupOwner, id: string, image: string): RunPod {
   const pod = runnerPod("backup", backupConfig(owner, id), image);
-  const claimName = owner.spec.storage.persistentVolumeClaim.claimName;
-  return {
-    ...pod,
-    container: {
-      ...pod.container,
-      env: [...pod.container.env, ...postgresEnv(owner.spec.database.connectionSecretRef.name)],
-      volumeMounts: [{ name: STORAGE_VOLUME, mountPath: BACKUP_ROOT }],
-    },
-    volumes: [{ name: STORAGE_VOLUME, persistentVolumeClaim: { claimName } }],
-  };
+  pod.container.env.push(...postgresEnv(owner.spec.database.connectionSecretRef.name));
+  mountClaim(pod, {
+    volume: BACKUP_VOLUME,
+    claimName: owner.spec.storage.persistentVolumeClaim.claimName,
+    mountPath: BACKUP_ROOT,
+  });
+  return pod;
 }
 
 /** The owner reference of a policy's Jobs. */

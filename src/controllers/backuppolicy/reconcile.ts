@@ -21,7 +21,6 @@ import {
   type BackupPolicyStatus,
   type Verification,
 } from "../../crds/backuppolicy.ts";
-import { CommonConditionType } from "../../crds/conditions.ts";
 import { parseDuration } from "../../lib/duration.ts";
 import { JobKind } from "../../lib/kinds.ts";
 import type { ReconcileContext } from "../../runtime/controller.ts";
@@ -31,22 +30,22 @@ import {
   activeRuns,
   collectFinished,
   openRunSession,
-  planRuns,
+  planSessionRuns,
   pruneFinished,
   recordEvents,
   runWatchdog,
   startRun,
-  unfinishedJobs,
   wakeAfter,
   blockedEvents,
   heldPlan,
   requeueWhileHeld,
   type Blocked,
+  type JobRunOptions,
   type RunSession,
   type SchedulePlan,
 } from "../jobrun/index.ts";
 import type { KindResult } from "../kit/index.ts";
-import { backupRunOf, failedBackup, mergeBackups, type BackupRun } from "./backups.ts";
+import { backupRunOf, failedBackup, type BackupRun } from "./backups.ts";
 import { reportIncidents } from "./incidents.ts";
 import { buildBackupJob, POLICY_LABEL, type BackupOwner } from "./job-builder.ts";
 import { recordPolicyMetrics } from "./metrics.ts";
@@ -71,11 +70,7 @@ export interface BackupPolicyObject extends KubeObject {
   status?: BackupPolicyStatus;
 }
 
-export interface BackupPolicyOptions {
-  runnerImage: string;
-  /** Grace after spec.timeout before the watchdog ends a run. Default 60 s. */
-  watchdogGraceMs?: number;
-}
+export type BackupPolicyOptions = JobRunOptions;
 
 type Session = RunSession<BackupRun>;
 type VerifySession = RunSession<Verification>;
@@ -109,26 +104,14 @@ function recordedVerifications(r: PolicyReconcile): Set<string> {
   return new Set(last === undefined ? names : [...names, verifyJobName(r.owner.name, last)]);
 }
 
-function readyOf(policy: BackupPolicyObject) {
-  return policy.status?.conditions?.find((c) => c.type === CommonConditionType.Ready);
-}
-
 function planFor(
   policy: BackupPolicyObject,
   spec: BackupPolicySpec,
   session: Session,
 ): SchedulePlan {
-  return planRuns({
-    namespace: policy.metadata.namespace!,
-    name: policy.metadata.name!,
+  return planSessionRuns(session, policy, {
     spec: { ...spec, concurrencyPolicy: "Forbid" },
-    status: policy.status,
-    annotations: policy.metadata.annotations,
     runNowAnnotation: BACKUP_NOW_ANNOTATION,
-    creationTime: new Date(String(policy.metadata.creationTimestamp)),
-    now: session.now,
-    existing: new Set(session.jobs.map((j) => j.metadata.name!)),
-    active: unfinishedJobs(session).map((j) => j.metadata.name!),
   });
 }
 
@@ -158,13 +141,15 @@ function verificationsOf(session: VerifySession): Verification[] {
     .sort((a, b) => a.time.localeCompare(b.time));
 }
 
-/** Starts the verify Job of the newest retained backup when it is not verified yet. */
-async function ensureVerification(r: PolicyReconcile, finished: FinishedBackup[]): Promise<void> {
+/**
+ * Starts the verify Job of the newest retained backup when it is not verified
+ * yet. `next` is the status this reconcile writes (its backups and
+ * verifications included).
+ */
+async function ensureVerification(r: PolicyReconcile, next: Status): Promise<void> {
   if (r.blocked || !verifiesAfterBackup(r.owner.spec)) return;
-  const status = r.policy.status;
-  const backups = finished.reduce((list, f) => mergeBackups(list, f.run), status?.backups ?? []);
-  const target = backupToVerify({ backups });
-  const verified = [status?.lastVerification, ...verificationsOf(r.verifications)];
+  const target = backupToVerify(next);
+  const verified = [next.lastVerification, ...verificationsOf(r.verifications)];
   if (target === undefined || verified.some((v) => v?.backupId === target)) return;
   const name = verifyJobName(r.owner.name, target);
   if (r.verifications.jobs.some((j) => j.metadata.name === name)) return;
@@ -251,7 +236,6 @@ export async function reconcileBackupPolicy(
     await startRun(r.backups, job, run.trigger);
   }
   const finished = finishedBackups(r.backups);
-  await ensureVerification(r, finished);
   const mutate = statusMutator({
     spec,
     plan,
@@ -261,8 +245,10 @@ export async function reconcileBackupPolicy(
     blocked: r.blocked,
     now: r.backups.now,
   });
+  // The status the kit will write, for the verification target and the metrics.
   const next: Status = structuredClone(policy.status ?? {});
   mutate(next, policy);
+  await ensureVerification(r, next);
   const requeueAfter = requeueOf(r, plan);
   return {
     status: mutate,
@@ -270,7 +256,7 @@ export async function reconcileBackupPolicy(
       ...plan.events,
       ...recordEvents(r.backups),
       ...recordEvents(r.verifications),
-      ...blockedEvents(readyOf(policy), r.blocked),
+      ...blockedEvents(policy.status, r.blocked),
     ],
     ...(requeueAfter !== undefined ? { requeueAfter } : {}),
     afterStatus: afterStatus(r, next, finished),

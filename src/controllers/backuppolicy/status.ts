@@ -10,9 +10,14 @@ import {
   type BackupRecord,
   type Verification,
 } from "../../crds/backuppolicy.ts";
-import { formatTime } from "../../runtime/normalize.ts";
 import { setCondition, type StatusWithConditions } from "../../runtime/conditions.ts";
-import type { ActiveRun, Blocked, SchedulePlan } from "../jobrun/index.ts";
+import {
+  applyPlan,
+  suspendedCondition,
+  type ActiveRun,
+  type Blocked,
+  type SchedulePlan,
+} from "../jobrun/index.ts";
 import { mergeBackups, type BackupRun } from "./backups.ts";
 
 export type Status = BackupPolicyStatus & StatusWithConditions;
@@ -37,13 +42,7 @@ export interface StatusInput {
 }
 
 function applySchedule(status: Status, input: StatusInput): void {
-  const { plan, spec } = input;
-  if (plan.resolved) status.resolvedSchedule = plan.resolved;
-  else delete status.resolvedSchedule;
-  if (plan.next && !spec.suspend) status.nextScheduleTime = formatTime(plan.next);
-  else delete status.nextScheduleTime;
-  if (plan.lastScheduleTime) status.lastScheduleTime = formatTime(plan.lastScheduleTime);
-  if (plan.runNowToken !== undefined) status.lastRunNowToken = plan.runNowToken;
+  applyPlan(status, input.plan, input.spec.suspend);
   if (input.active.length > 0) status.active = input.active;
   else delete status.active;
 }
@@ -95,15 +94,6 @@ function readyCondition(status: Status, input: StatusInput): Cond {
   };
 }
 
-function suspendedCondition(spec: BackupPolicySpec): Cond {
-  return {
-    type: CommonConditionType.Suspended,
-    status: spec.suspend ? "True" : "False",
-    reason: spec.suspend ? CommonReason.Suspended : CommonReason.NotSuspended,
-    message: "",
-  };
-}
-
 function progressingCondition(active: ActiveRun[]): Cond {
   const type = CommonConditionType.Progressing;
   if (active.length === 0)
@@ -143,7 +133,7 @@ function verifiedCondition(v: Verification | undefined): Cond | undefined {
 function conditionsOf(status: Status, input: StatusInput): Cond[] {
   return [
     readyCondition(status, input),
-    suspendedCondition(input.spec),
+    suspendedCondition(input.spec.suspend),
     progressingCondition(input.active),
     backupSucceededCondition(status.lastBackup),
     verifiedCondition(status.lastVerification),

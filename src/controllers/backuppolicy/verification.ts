@@ -13,13 +13,15 @@ import { parseDuration } from "../../lib/duration.ts";
 import { keyedJobName } from "../../schedule/index.ts";
 import {
   buildRunJob,
+  mountClaim,
   postgresEnv,
   runnerPod,
   type Job,
   type RunRecord,
   type RunnerResult,
 } from "../jobrun/index.ts";
-import { BACKUP_ROOT, STORAGE_VOLUME, policyOwnerRef, type BackupOwner } from "./job-builder.ts";
+import { BACKUP_ROOT, BACKUP_VOLUME } from "../../tasks/backup/manifest.ts";
+import { policyOwnerRef, type BackupOwner } from "./job-builder.ts";
 
 /** Label on a policy's verify Jobs whose value is the policy's name. */
 export const VERIFY_LABEL = "pake.dev/backuppolicy-verify";
@@ -51,10 +53,13 @@ export function buildVerifyJob(owner: BackupOwner, backupId: string, image: stri
   };
   const secret = (verify.connectionSecretRef ?? owner.spec.database.connectionSecretRef).name;
   const pod = runnerPod("backupVerify", config, image);
-  const claimName = owner.spec.storage.persistentVolumeClaim.claimName;
   pod.container.env.push(...postgresEnv(secret));
-  pod.container.volumeMounts.push({ name: STORAGE_VOLUME, mountPath: BACKUP_ROOT, readOnly: true });
-  pod.volumes.push({ name: STORAGE_VOLUME, persistentVolumeClaim: { claimName, readOnly: true } });
+  mountClaim(pod, {
+    volume: BACKUP_VOLUME,
+    claimName: owner.spec.storage.persistentVolumeClaim.claimName,
+    mountPath: BACKUP_ROOT,
+    readOnly: true,
+  });
   return buildRunJob({
     owner: policyOwnerRef(owner),
     namespace: owner.namespace,

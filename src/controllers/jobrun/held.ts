@@ -3,6 +3,7 @@
 // run-now token is used up, so the run happens once the reference is there.
 // The owner reports why (Ready=False naming the field), with one Warning
 // Event per new reason, and looks again after a minute: never a hot loop.
+import { CommonConditionType } from "../../crds/conditions.ts";
 import type { EventInput } from "../../runtime/events.ts";
 import type { SchedulePlan } from "./plan.ts";
 
@@ -28,10 +29,11 @@ export function heldPlan(plan: SchedulePlan): SchedulePlan {
 
 /** The Warning Event of a held owner, only when its Ready condition would say something new. */
 export function blockedEvents(
-  ready: { reason?: string; message?: string } | undefined,
+  status: { conditions?: { type: string; reason: string; message: string }[] } | undefined,
   blocked: Blocked | undefined,
 ): EventInput[] {
   if (blocked === undefined) return [];
+  const ready = status?.conditions?.find((c) => c.type === CommonConditionType.Ready);
   if (ready?.reason === blocked.reason && ready.message === blocked.message) return [];
   return [{ type: "Warning", reason: blocked.reason, message: blocked.message }];
 }

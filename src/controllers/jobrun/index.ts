@@ -36,6 +36,7 @@
 // to a kind (its pod, its status, its payload) stays in the kind's folder.
 export * from "./held.ts";
 export * from "./history.ts";
+export * from "./schedule-status.ts";
 export * from "./job-builder.ts";
 export * from "./jobs.ts";
 export * from "./metadata.ts";

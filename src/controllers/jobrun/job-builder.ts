@@ -158,6 +158,24 @@ export function runnerPod(task: string, config: Record<string, unknown>, image: 
   };
 }
 
+/** A claim mounted into the runner's container; readOnly applies to the volume and the mount. */
+export interface ClaimMount {
+  volume: string;
+  claimName: string;
+  mountPath: string;
+  readOnly?: boolean;
+}
+
+/** Adds a PersistentVolumeClaim volume and its mount to a pod (in place). */
+export function mountClaim(pod: RunPod, mount: ClaimMount): void {
+  const ro = mount.readOnly ? { readOnly: true } : {};
+  pod.volumes.push({
+    name: mount.volume,
+    persistentVolumeClaim: { claimName: mount.claimName, ...ro },
+  });
+  pod.container.volumeMounts.push({ name: mount.volume, mountPath: mount.mountPath, ...ro });
+}
+
 /** The Job for one run. Pure (the pod is not modified). */
 export function buildRunJob(input: RunJobInput): Job {
   const { owner, run } = input;

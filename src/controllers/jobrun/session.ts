@@ -4,6 +4,7 @@
 // reconcile calls them (see index.ts); the owner turns the session into its
 // status, and prunes after that status is written.
 import type { EventInput } from "../../runtime/events.ts";
+import type { KubeObject } from "../../runtime/kube.ts";
 import { jobsToPrune, type HistoryLimits } from "./history.ts";
 import type { Job } from "./job-builder.ts";
 import {
@@ -15,6 +16,7 @@ import {
   type JobRunClient,
 } from "./jobs.ts";
 import { runMetaOf } from "./metadata.ts";
+import { planRuns, type PlanSpec, type PlanStatus, type SchedulePlan } from "./plan.ts";
 import { JobRunReason } from "../../crds/conditions.ts";
 import {
   abortedRecord,
@@ -212,4 +214,29 @@ export function wakeAfter<P>(
   }
   if (times.length === 0) return undefined;
   return Math.max(1, Math.min(...times) - input.nowMs);
+}
+
+/** An owner as planning reads it: name, creation time, annotations, schedule status. */
+export interface PlannedOwner extends KubeObject {
+  status?: PlanStatus | undefined;
+}
+
+/** The plan of this reconcile: the owner's schedule against the Jobs the session listed. */
+export function planSessionRuns<P>(
+  session: RunSession<P>,
+  owner: PlannedOwner,
+  input: { spec: PlanSpec; runNowAnnotation: string },
+): SchedulePlan {
+  return planRuns({
+    namespace: owner.metadata.namespace!,
+    name: owner.metadata.name!,
+    spec: input.spec,
+    status: owner.status,
+    annotations: owner.metadata.annotations,
+    runNowAnnotation: input.runNowAnnotation,
+    creationTime: new Date(String(owner.metadata.creationTimestamp)),
+    now: session.now,
+    existing: new Set(session.jobs.map(nameOf)),
+    active: unfinishedJobs(session).map(nameOf),
+  });
 }

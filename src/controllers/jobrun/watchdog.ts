@@ -13,6 +13,13 @@ import type { ActiveRun, JobObject, RunRecord } from "./types.ts";
 /** Default grace after the owner's timeout before the watchdog acts. */
 export const DEFAULT_WATCHDOG_GRACE_MS = 60_000;
 
+/** What an owner's reconcile needs to run Jobs: the runner image, and the watchdog's grace. */
+export interface JobRunOptions {
+  runnerImage: string;
+  /** Grace after the owner's timeout before the watchdog ends a run. Default 60 s. */
+  watchdogGraceMs?: number;
+}
+
 export interface Overdue {
   job: string;
   record: RunRecord;

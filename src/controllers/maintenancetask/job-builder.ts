@@ -15,7 +15,7 @@
 // - `custom` tasks run the user's image, command, args and env.
 import { API_GROUP_VERSION } from "../../crds/common.ts";
 import { parseDuration } from "../../lib/duration.ts";
-import { BACKUP_ROOT } from "../../tasks/backup/manifest.ts";
+import { BACKUP_ROOT, BACKUP_VOLUME } from "../../tasks/backup/manifest.ts";
 import {
   maintenanceTaskDescriptor,
   taskType,
@@ -26,6 +26,7 @@ import {
 } from "../../crds/maintenancetask.ts";
 import {
   buildRunJob,
+  mountClaim,
   postgresEnv,
   runnerPod,
   secretEnv,
@@ -41,7 +42,6 @@ export const TASK_LABEL = "pake.dev/maintenancetask";
 export const VOLUME_MOUNT = "/pake/volume";
 export const VOLUMES_ROOT = "/pake/volumes";
 export const SCANNER_REPORT_DIR = "/pake/scanner";
-const BACKUP_VOLUME = "backup-storage";
 
 export interface JobOwner {
   name: string;
@@ -67,8 +67,7 @@ const builders: Record<TaskType, Builder> = {
   logCleanup: (task, image) => {
     const t = task.logCleanup!;
     const pod = runnerPod("logCleanup", { ...t, root: VOLUME_MOUNT }, image);
-    pod.volumes.push({ name: "data", persistentVolumeClaim: { claimName: t.claimName } });
-    pod.container.volumeMounts.push({ name: "data", mountPath: VOLUME_MOUNT });
+    mountClaim(pod, { volume: "data", claimName: t.claimName, mountPath: VOLUME_MOUNT });
     return pod;
   },
   cacheCleanup: (task, image) => {
@@ -104,17 +103,14 @@ const builders: Record<TaskType, Builder> = {
     };
     const pod = runnerPod("capacityCheck", config, image);
     if (t.connectionSecretRef) pod.container.env.push(...postgresEnv(t.connectionSecretRef.name));
-    claims.forEach((claim, i) => {
-      pod.volumes.push({
-        name: `pvc-${i}`,
-        persistentVolumeClaim: { claimName: claim, readOnly: true },
-      });
-      pod.container.volumeMounts.push({
-        name: `pvc-${i}`,
+    claims.forEach((claim, i) =>
+      mountClaim(pod, {
+        volume: `pvc-${i}`,
+        claimName: claim,
         mountPath: `${VOLUMES_ROOT}/${claim}`,
         readOnly: true,
-      });
-    });
+      }),
+    );
     pod.needsApi = t.nodes;
     return pod;
   },
@@ -156,12 +152,9 @@ const builders: Record<TaskType, Builder> = {
     const pod = runnerPod("databaseRestore", config, image);
     pod.container.env.push(...postgresEnv(t.target.connectionSecretRef.name));
     // Read-only: a restore never changes the backups it reads.
-    pod.volumes.push({
-      name: BACKUP_VOLUME,
-      persistentVolumeClaim: { claimName: storage.claimName, readOnly: true },
-    });
-    pod.container.volumeMounts.push({
-      name: BACKUP_VOLUME,
+    mountClaim(pod, {
+      volume: BACKUP_VOLUME,
+      claimName: storage.claimName,
       mountPath: BACKUP_ROOT,
       readOnly: true,
     });

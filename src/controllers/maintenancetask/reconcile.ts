@@ -27,7 +27,6 @@ import {
   type MaintenanceTaskSpec,
   type MaintenanceTaskStatus,
 } from "../../crds/maintenancetask.ts";
-import { CommonConditionType } from "../../crds/conditions.ts";
 import type { ReconcileContext } from "../../runtime/controller.ts";
 import type { KubeObject } from "../../runtime/kube.ts";
 import {
@@ -37,19 +36,19 @@ import {
   existingJobNames,
   logRecords,
   openRunSession,
-  planRuns,
+  planSessionRuns,
   pruneFinished,
   recordEvents,
   runWatchdog,
   sessionPayloads,
   startRun,
   stopRuns,
-  unfinishedJobs,
   wakeAfter,
   blockedEvents,
   heldPlan,
   requeueWhileHeld,
   type Blocked,
+  type JobRunOptions,
   type RunSession,
   type SchedulePlan,
   type WatchdogTimes,
@@ -66,11 +65,7 @@ export interface MaintenanceTask extends KubeObject {
   status?: MaintenanceTaskStatus;
 }
 
-export interface MaintenanceTaskOptions {
-  runnerImage: string;
-  /** Grace after spec.timeout before the watchdog ends a run. Default 60 s. */
-  watchdogGraceMs?: number;
-}
+export type MaintenanceTaskOptions = JobRunOptions;
 
 type Session = RunSession<CapacitySample>;
 
@@ -85,23 +80,8 @@ interface TaskReconcile {
   blocked?: Blocked | undefined;
 }
 
-function readyOf(task: MaintenanceTask) {
-  return task.status?.conditions?.find((c) => c.type === CommonConditionType.Ready);
-}
-
 function planFor({ task, spec, session }: TaskReconcile): SchedulePlan {
-  return planRuns({
-    namespace: task.metadata.namespace!,
-    name: task.metadata.name!,
-    spec,
-    status: task.status,
-    annotations: task.metadata.annotations,
-    runNowAnnotation: RUN_NOW_ANNOTATION,
-    creationTime: new Date(String(task.metadata.creationTimestamp)),
-    now: session.now,
-    existing: new Set(session.jobs.map((j) => j.metadata.name!)),
-    active: unfinishedJobs(session).map((j) => j.metadata.name!),
-  });
+  return planSessionRuns(session, task, { spec, runNowAnnotation: RUN_NOW_ANNOTATION });
 }
 
 async function startRuns(r: TaskReconcile, plan: SchedulePlan): Promise<void> {
@@ -137,7 +117,7 @@ function resultOf(
   const requeueAfter = requeueWhileHeld(wakeAfter(session, { ...times, next }), blocked);
   return {
     status,
-    events: [...plan.events, ...recordEvents(session), ...blockedEvents(readyOf(task), blocked)],
+    events: [...plan.events, ...recordEvents(session), ...blockedEvents(task.status, blocked)],
     ...(requeueAfter !== undefined ? { requeueAfter } : {}),
     afterStatus: async () => {
       logRecords(session);

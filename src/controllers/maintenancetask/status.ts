@@ -15,17 +15,18 @@ import {
   type RunRecord,
 } from "../../crds/maintenancetask.ts";
 import { setCondition } from "../../runtime/conditions.ts";
-import { formatTime } from "../../runtime/normalize.ts";
 import {
+  applyPlan,
   boundHistory,
   lastSuccessfulTime,
   mergeHistory,
   supersedes,
+  suspendedCondition,
   vanishedRuns,
+  type Blocked,
   type HistoryLimits,
   type SchedulePlan,
 } from "../jobrun/index.ts";
-import type { Blocked } from "../jobrun/index.ts";
 import { mergeCapacitySamples } from "./samples.ts";
 
 export interface StatusInput {
@@ -85,16 +86,6 @@ function applyStarted(status: MaintenanceTaskStatus, input: StatusInput): void {
   }
 }
 
-function applySchedule(status: MaintenanceTaskStatus, input: StatusInput): void {
-  const { plan } = input;
-  if (plan.resolved) status.resolvedSchedule = plan.resolved;
-  else delete status.resolvedSchedule;
-  if (plan.next && !input.spec.suspend) status.nextScheduleTime = formatTime(plan.next);
-  else delete status.nextScheduleTime;
-  if (plan.lastScheduleTime) status.lastScheduleTime = formatTime(plan.lastScheduleTime);
-  if (plan.runNowToken !== undefined) status.lastRunNowToken = plan.runNowToken;
-}
-
 function readyMessage(input: StatusInput, status: MaintenanceTaskStatus): [string, string] {
   if (input.blocked) return [input.blocked.reason, input.blocked.message];
   if (input.spec.suspend) return [MaintenanceTaskReason.Suspended, "suspended: no new runs start"];
@@ -106,15 +97,6 @@ function readyMessage(input: StatusInput, status: MaintenanceTaskStatus): [strin
 }
 
 type Cond = { type: string; status: "True" | "False"; reason: string; message: string };
-
-function suspendedCondition(suspend: boolean): Cond {
-  return {
-    type: CommonConditionType.Suspended,
-    status: suspend ? "True" : "False",
-    reason: suspend ? MaintenanceTaskReason.Suspended : MaintenanceTaskReason.NotSuspended,
-    message: "",
-  };
-}
 
 function progressingCondition(status: MaintenanceTaskStatus): Cond {
   const active = status.active ?? [];
@@ -171,7 +153,7 @@ export function statusMutator(input: StatusInput) {
     status.observedGeneration = generation;
     const type = taskType(input.spec.task);
     if (type) status.task = type;
-    applySchedule(status, input);
+    applyPlan(status, input.plan, input.spec.suspend);
     if (input.active.length > 0) status.active = input.active;
     else delete status.active;
     applyRecords(status, input, fresh);

@@ -26,6 +26,8 @@ import { z } from "zod";
 
 /** Where the storage claim is mounted in backup, verification and restore Jobs. */
 export const BACKUP_ROOT = "/pake/backup";
+/** The name of that volume in their pods. */
+export const BACKUP_VOLUME = "backup-storage";
 export const MANIFEST_FILE = "manifest.json";
 export const TEMP_PREFIX = ".tmp-";
 export const MANIFEST_VERSION = 1;

@@ -6,22 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../../../src/cli/commands.ts";
 import { createRetentionCommand } from "../../../src/cli/retention.ts";
-import type { CommandContext } from "../../../src/cli/types.ts";
-
-function capture(): CommandContext & { out: string; err: string } {
-  const ctx = {
-    out: "",
-    err: "",
-    env: {},
-    stdout: (t: string) => {
-      ctx.out += t;
-    },
-    stderr: (t: string) => {
-      ctx.err += t;
-    },
-  };
-  return ctx;
-}
+import { capture } from "./capture.ts";
 
 async function explainWithStdin(args: string[], stdin: string) {
   const ctx = capture();

@@ -1,21 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { COMMANDS, main, VERSION } from "../../../src/cli/commands.ts";
-import type { CommandContext } from "../../../src/cli/types.ts";
-
-function capture(): CommandContext & { out: string; err: string } {
-  const ctx = {
-    out: "",
-    err: "",
-    env: {},
-    stdout: (t: string) => {
-      ctx.out += t;
-    },
-    stderr: (t: string) => {
-      ctx.err += t;
-    },
-  };
-  return ctx;
-}
+import { capture } from "../cli/capture.ts";
 
 describe("Given the pake-operator command line", () => {
   it.each([

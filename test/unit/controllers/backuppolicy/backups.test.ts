@@ -10,10 +10,10 @@ import {
   mergeBackups,
 } from "../../../../src/controllers/backuppolicy/backups.ts";
 import {
-  BACKUP_ROOT,
   POLICY_LABEL,
   buildBackupJob,
 } from "../../../../src/controllers/backuppolicy/job-builder.ts";
+import { BACKUP_ROOT } from "../../../../src/tasks/backup/manifest.ts";
 import { statusMutator, type Status } from "../../../../src/controllers/backuppolicy/status.ts";
 import type { RunRecord } from "../../../../src/controllers/jobrun/index.ts";
 import { BackupPolicySpec, type BackupRecord } from "../../../../src/crds/backuppolicy.ts";

@@ -10,7 +10,7 @@ import {
   verifiesAfterBackup,
   verifyJobName,
 } from "../../../../src/controllers/backuppolicy/verification.ts";
-import { BACKUP_ROOT } from "../../../../src/controllers/backuppolicy/job-builder.ts";
+import { BACKUP_ROOT } from "../../../../src/tasks/backup/manifest.ts";
 import { validateBackupPolicy } from "../../../../src/controllers/backuppolicy/validate.ts";
 import type { RunRecord } from "../../../../src/controllers/jobrun/index.ts";
 import { BackupPolicySpec, type BackupPolicy } from "../../../../src/crds/backuppolicy.ts";

@@ -6,7 +6,8 @@ import { TASK_CONFIG_ENV, type Job } from "../../../../src/controllers/jobrun/in
 import type { BackupStorage } from "../../../../src/controllers/maintenancetask/backup-ref.ts";
 import { buildJob } from "../../../../src/controllers/maintenancetask/job-builder.ts";
 import { statusMutator } from "../../../../src/controllers/maintenancetask/status.ts";
-import { BACKUP_ROOT as POLICY_BACKUP_ROOT } from "../../../../src/controllers/backuppolicy/job-builder.ts";
+import { buildBackupJob } from "../../../../src/controllers/backuppolicy/job-builder.ts";
+import { BackupPolicySpec } from "../../../../src/crds/backuppolicy.ts";
 import {
   MaintenanceTaskSpec,
   type MaintenanceTaskSpecInput,
@@ -53,7 +54,25 @@ describe("Given a databaseRestore task whose BackupPolicy stores on claim pg-bac
   });
 
   it("Then the policy's claim is mounted read-only at the backup root the BackupPolicy Jobs use", () => {
-    expect(BACKUP_ROOT).toBe(POLICY_BACKUP_ROOT);
+    // Where the policy's own backup Jobs write is where the restore reads.
+    const backupJob = buildBackupJob(
+      {
+        namespace: "db",
+        name: "nightly",
+        uid: "u-1",
+        spec: BackupPolicySpec.parse({
+          database: { connectionSecretRef: { name: "pg" } },
+          schedule: "0 1 * * *",
+          storage: { persistentVolumeClaim: { claimName: "pg-backups" }, path: "/postgres" },
+        }),
+      },
+      { job: "nightly-now-1", trigger: "RunNow", token: "1" },
+      { image: IMAGE, now: new Date("2026-12-01T01:00:00Z") },
+    );
+    const written = backupJob.spec.template.spec.containers[0]!.volumeMounts.find(
+      (m) => m.name !== "tmp",
+    );
+    expect(written?.mountPath).toBe(BACKUP_ROOT);
     const volume = job.spec.template.spec.volumes.find(
       (v) => v.persistentVolumeClaim?.claimName === "pg-backups",
     );
