@@ -23,6 +23,7 @@ import {
   withRules,
 } from "./common.ts";
 import type { KindDescriptor } from "./common.ts";
+import { INCIDENT_SEVERITIES } from "./healthcheck.ts";
 import { ActiveRun } from "./maintenancetask.ts";
 
 export const BackupDatabase = z
@@ -122,7 +123,11 @@ export type BackupRetention = z.infer<typeof BackupRetention>;
 export const BackupVerify = z
   .strictObject({
     enabled: z.boolean().default(true).describe("Verify backups by restoring them."),
-    schedule: cron("When to verify the newest backup; default: after every backup.").optional(),
+    schedule: cron(
+      "When to verify the newest successful backup, in spec.timeZone (e.g. monthly: " +
+        "`0 3 1 * *`); each time a fresh restore, even of a backup verified before. " +
+        "Default: right after every backup.",
+    ).optional(),
     scratchDatabase: z
       .string()
       .min(1)
@@ -141,13 +146,37 @@ export const BackupVerify = z
   })
   .describe("Restore the newest backup into a scratch database and sanity-check it.");
 
+/** The Incident policy of a BackupPolicy: HealthCheck's spec.incident without autoResolve. */
+export const BackupIncident = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Open an Incident when a backup or verification fails (an open one is still " +
+          "resolved by the next success).",
+      ),
+    severity: z
+      .enum(INCIDENT_SEVERITIES)
+      .default("high")
+      .describe("Severity of the Incident opened."),
+  })
+  .describe(
+    "Incident policy: one open Incident per policy (repeats raise its occurrences), " +
+      "resolved by the next successful backup or verification.",
+  );
+export type BackupIncident = z.infer<typeof BackupIncident>;
+
 export const BackupPolicySpec = withRules(
   z
     .strictObject({
       database: BackupDatabase,
       schedule: cron("When to back up."),
       timeZone: timeZone(),
-      suspend: z.boolean().default(false).describe("Start no new scheduled backups."),
+      suspend: z
+        .boolean()
+        .default(false)
+        .describe("Start no new scheduled backups or scheduled verifications."),
       format: z
         .enum(["custom", "plain", "directory"])
         .default("custom")
@@ -156,6 +185,7 @@ export const BackupPolicySpec = withRules(
       storage: BackupStorage,
       retention: BackupRetention.default({ keepLast: 7 }),
       verify: BackupVerify.optional(),
+      incident: BackupIncident.default({ enabled: true, severity: "high" }),
       timeout: duration("Longest a backup may take (the Job's activeDeadlineSeconds).").default(
         "1h",
       ),
@@ -222,6 +252,7 @@ export type BackupRecord = z.infer<typeof BackupRecord>;
 export const Verification = z
   .strictObject({
     backupId: text(128, "Backup verified."),
+    job: objectName("Job that ran the verification.").optional(),
     time: timestamp("When the verification finished."),
     result: z.enum(["Passed", "Failed"]).describe("Outcome."),
     tables: z.int().min(0).optional().describe("Tables found in the restored database."),
@@ -264,6 +295,8 @@ export const BackupPolicyReason = {
   VerificationPassed: "VerificationPassed",
   /** Verified=False: checksum, restore or row counts failed; the message names the first difference. */
   VerificationFailed: "VerificationFailed",
+  /** Event (Warning): a verify.schedule slot came before any successful backup; no Job ran. */
+  NothingToVerify: "NothingToVerify",
 } as const;
 
 export const BackupPolicyStatus = z
@@ -284,6 +317,12 @@ export const BackupPolicyStatus = z
       .optional()
       .describe(`Retained backups, newest first (at most ${MAX_BACKUPS_IN_STATUS}).`),
     lastVerification: Verification.optional(),
+    lastVerifyScheduleTime: timestamp(
+      "Scheduled time of the last verify.schedule slot.",
+    ).optional(),
+    nextVerifyTime: timestamp(
+      "Next scheduled verification (with spec.verify.schedule).",
+    ).optional(),
     active: z.array(ActiveRun).max(16).optional().describe("Backups whose Jobs have not finished."),
     lastRunNowToken: text(
       256,
@@ -344,6 +383,13 @@ export const backupPolicyDescriptor: KindDescriptor<
       type: "string",
       jsonPath: ".status.nextScheduleTime",
       description: "Next scheduled backup.",
+      priority: 1,
+    },
+    {
+      name: "Next Verify",
+      type: "string",
+      jsonPath: ".status.nextVerifyTime",
+      description: "Next scheduled verification (with spec.verify.schedule).",
       priority: 1,
     },
   ],

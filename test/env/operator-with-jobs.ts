@@ -12,8 +12,14 @@ import { startPodRunner, type PodRunner } from "./pod-runner.ts";
 export const E2E_RUNNER_IMAGE = "ghcr.io/pake/pake-operator:e2e";
 
 export interface OperatorWithJobs {
+  /** The operator process (the newest one after restartOperator). */
   operator: OperatorProcess;
   runner: PodRunner;
+  /**
+   * SIGKILLs the operator unless it already exited, and starts a new one with
+   * `operatorEnv` (the pod runner keeps running); resolves once it is ready.
+   */
+  restartOperator(operatorEnv?: Record<string, string>): Promise<OperatorProcess>;
   /** Stops the pod runner and every operator process. */
   stop(): Promise<void>;
 }
@@ -45,16 +51,26 @@ export async function createClaims(
  */
 export async function startOperatorWithJobs(
   env: SharedEnv,
-  options: { name: string; namespace: string; volumes: Record<string, string> },
+  options: {
+    name: string;
+    namespace: string;
+    volumes: Record<string, string>;
+    /** Extra environment of the operator process. */
+    operatorEnv?: Record<string, string>;
+  },
 ): Promise<OperatorWithJobs> {
   const { namespace } = options;
   await createClaims(env, namespace, Object.keys(options.volumes));
-  const operator = startOperator({
-    name: `${options.name}-${namespace}`,
-    kubeconfigPath: env.kubeconfigPath,
-    runDir: env.runDir,
-    args: ["--leader-elect=false", "--namespaces", namespace, "--runner-image", E2E_RUNNER_IMAGE],
-  });
+  let starts = 0;
+  const launch = (operatorEnv: Record<string, string> | undefined): OperatorProcess =>
+    startOperator({
+      name: `${options.name}-${namespace}${starts++ === 0 ? "" : `-${starts}`}`,
+      kubeconfigPath: env.kubeconfigPath,
+      runDir: env.runDir,
+      args: ["--leader-elect=false", "--namespaces", namespace, "--runner-image", E2E_RUNNER_IMAGE],
+      ...(operatorEnv ? { env: operatorEnv } : {}),
+    });
+  const operator = launch(options.operatorEnv);
   await operator.ready();
   const runner = startPodRunner({
     kubeConfig: env.kubeConfig(),
@@ -63,12 +79,21 @@ export async function startOperatorWithJobs(
     namespaces: [namespace],
     volumes: options.volumes,
   });
-  return {
+  const running: OperatorWithJobs = {
     operator,
     runner,
+    async restartOperator(operatorEnv) {
+      const old = running.operator;
+      if (old.proc.running) old.proc.signal("SIGKILL");
+      await old.proc.exited;
+      running.operator = launch(operatorEnv);
+      await running.operator.ready();
+      return running.operator;
+    },
     async stop() {
       await runner.stop();
       await killOperators();
     },
   };
+  return running;
 }

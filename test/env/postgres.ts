@@ -5,7 +5,7 @@
 import { execFile } from "node:child_process";
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { baseDir } from "./control-plane.ts";
 import { freePort } from "./ports.ts";
@@ -18,6 +18,11 @@ export interface PostgresOptions {
   maxConnections?: number;
   /** Extra `-c name=value` server settings. */
   settings?: Record<string, string>;
+  /**
+   * Directory of another server's initdb and postgres (e.g. toolchain().pg17Bin);
+   * default the toolchain's. psql stays the toolchain's.
+   */
+  bin?: string;
 }
 
 interface Account {
@@ -45,10 +50,27 @@ export class Postgres {
   private readonly options: PostgresOptions;
   private readonly account = serverAccount();
   private server?: ManagedProcess;
+  /** Where initdb and postgres are (bin, or options.bin). */
+  private serverBin: string;
 
   constructor(options: PostgresOptions = {}) {
     this.options = options;
     this.dir = mkdtempSync(join(baseDir(), "pg-"));
+    this.serverBin = options.bin ?? this.bin;
+  }
+
+  /**
+   * A server installation in a directory the server's account cannot reach
+   * (a cache under root's home) is hard-linked into this cluster's directory.
+   */
+  private async reachableServerBin(): Promise<void> {
+    if (this.options.bin === undefined || this.account.uid === undefined) return;
+    const installation = join(this.options.bin, "..");
+    const copy = join(this.dir, "server");
+    await exec("cp", ["-al", installation, copy]).catch(() =>
+      exec("cp", ["-a", installation, copy]),
+    );
+    this.serverBin = join(copy, basename(this.options.bin));
   }
 
   get uri(): string {
@@ -76,8 +98,9 @@ export class Postgres {
     const pwfile = join(this.dir, "pwfile");
     writeFileSync(pwfile, this.password, { mode: 0o600 });
     if (this.account.uid !== undefined) chownSync(pwfile, this.account.uid, this.account.gid!);
+    await this.reachableServerBin();
     await exec(
-      join(this.bin, "initdb"),
+      join(this.serverBin, "initdb"),
       [
         "-D",
         join(this.dir, "data"),
@@ -108,7 +131,7 @@ export class Postgres {
     };
     this.server = startProcess({
       name: "postgres",
-      command: join(this.bin, "postgres"),
+      command: join(this.serverBin, "postgres"),
       logFile: join(this.dir, "postgres.log"),
       args: [
         "-D",

@@ -11,6 +11,8 @@ export interface Toolchain {
   helmBin: string;
   pgBin: string;
   redisBin: string;
+  /** A PostgreSQL 17 server's bin directory (initdb, postgres), newer than pgBin's pg_dump. */
+  pg17Bin: string | undefined;
 }
 
 function envFileVars(): Record<string, string> {
@@ -44,6 +46,7 @@ export function toolchain(): Toolchain {
     helmBin: get("PAKE_HELM_BIN"),
     pgBin: get("PAKE_PG_BIN"),
     redisBin: get("PAKE_REDIS_BIN"),
+    pg17Bin: process.env.PAKE_PG17_BIN ?? file.PAKE_PG17_BIN,
   };
   return cached;
 }

@@ -4,7 +4,9 @@
 // real pg_dump against the real PostgreSQL → manifest on the volume →
 // termination message → status. Also: one backup per token, retention
 // prunes on the volume and in status, a wrong password fails the backup with
-// BackupSucceeded=False and keeps what was retained.
+// BackupSucceeded=False and keeps what was retained; spec.incident's severity
+// reaches the Incident and enabled=false opens none; verify.schedule verifies
+// on its slots (a Schedule Job), not after each backup.
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
@@ -319,4 +321,101 @@ describe("Given a BackupPolicy whose Secret or claim does not exist", () => {
       expect(warnings[0]?.count ?? 1).toBe(1);
     },
   );
+});
+
+/** Waits until the policy's lastBackup is a finished attempt (none running). */
+async function firstAttempt(name: string): Promise<BackupPolicyStatus> {
+  return nextAttempt(name, new Set());
+}
+
+describe("Given BackupPolicies with their own spec.incident", () => {
+  it("When the backup of a policy with severity critical fails, then its Incident is critical", async () => {
+    await apply(
+      "critical",
+      { ...spec("pg-wrong", 2), incident: { severity: "critical" } },
+      "fail-critical",
+    );
+    expect((await firstAttempt("critical")).lastBackup?.result).toBe("Failed");
+    await waitFor(async () => (await incidentsOf("critical")).length === 1, {
+      what: "an Incident for the failed backup of critical",
+      timeoutMs: 20_000,
+    });
+    const [open] = await incidentsOf("critical");
+    expect(open?.spec).toMatchObject({ severity: "critical", resolved: false });
+  });
+
+  it("When the backup of a policy with incident.enabled false fails, then no Incident is opened", async () => {
+    await apply("quiet", { ...spec("pg-wrong", 2), incident: { enabled: false } }, "fail-quiet");
+    const status = await firstAttempt("quiet");
+    expect(status.lastBackup?.result).toBe("Failed");
+    expect(status.conditions?.find((c) => c.type === "BackupSucceeded")?.status).toBe("False");
+    // The failure is in status; the Incident would follow the same status write.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(await incidentsOf("quiet")).toEqual([]);
+  });
+});
+
+async function verifyJobsOf(name: string): Promise<KubeObject[]> {
+  const list = await client.list(JobKind, {
+    namespace: ns,
+    labelSelector: `pake.dev/backuppolicy-verify=${name}`,
+  });
+  return list.items;
+}
+
+describe("Given a BackupPolicy that verifies on its own monthly schedule", () => {
+  it("When a backup is taken, then no verification follows it, and nextVerifyTime is 03:00 on the next 1st (kubectl get -o wide shows it)", async () => {
+    await apply(
+      "monthly",
+      { ...spec("pg", 2), verify: { enabled: true, schedule: "0 3 1 * *" } },
+      "m1",
+    );
+    const status = await firstAttempt("monthly");
+    expect(status.lastBackup?.result).toBe("Succeeded");
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(await verifyJobsOf("monthly")).toEqual([]);
+    const now = await statusOf("monthly");
+    expect(now.lastVerification).toBeUndefined();
+    const today = new Date();
+    const nextFirst = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + 1, 1, 3));
+    const thisFirst = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1, 3));
+    const expected = today < thisFirst ? thisFirst : nextFirst;
+    expect(now.nextVerifyTime).toBe(expected.toISOString().replace(".000Z", "Z"));
+    const wide = await env.kubectl("get", "backuppolicy", "monthly", "-n", ns, "-o", "wide");
+    expect(wide.stdout).toContain("NEXT VERIFY");
+    expect(wide.stdout).toContain(now.nextVerifyTime);
+  });
+});
+
+describe("Given a BackupPolicy that verifies every minute", () => {
+  it("When a backup exists, then a verify slot's Job restores the newest successful backup: Verified=True for that backup, from a Schedule Job", async () => {
+    await apply(
+      "minutely",
+      { ...spec("pg", 2), verify: { enabled: true, schedule: "* * * * *" } },
+      "min1",
+    );
+    const backup = (await firstAttempt("minutely")).lastBackup!;
+    expect(backup.result).toBe("Succeeded");
+    let status: BackupPolicyStatus = {};
+    await waitFor(
+      async () => {
+        status = await statusOf("minutely");
+        return status.lastVerification?.backupId === backup.id;
+      },
+      { what: "a scheduled verification of the backup", timeoutMs: 150_000, intervalMs: 1_000 },
+    );
+    expect(status.lastVerification).toMatchObject({ result: "Passed", rows: 500 });
+    expect(status.conditions?.find((c) => c.type === "Verified")?.status).toBe("True");
+    const job = (await verifyJobsOf("minutely")).find(
+      (j) => j.metadata.name === status.lastVerification?.job,
+    );
+    expect(job?.metadata.name).toMatch(/^minutely-verify-[0-9a-f]{8}-[0-9]+$/);
+    expect(job?.metadata.annotations?.["pake.dev/trigger"]).toBe("Schedule");
+    // The slot that ran it, or a later one (a slot comes every minute).
+    const slot = job?.metadata.annotations?.["pake.dev/scheduled-time"];
+    expect(Date.parse(status.lastVerifyScheduleTime!)).toBeGreaterThanOrEqual(Date.parse(slot!));
+    expect(Date.parse(status.nextVerifyTime!)).toBeGreaterThan(
+      Date.parse(status.lastVerifyScheduleTime!),
+    );
+  });
 });

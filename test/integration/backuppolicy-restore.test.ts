@@ -5,7 +5,9 @@
 // same directory, the real pg_restore) into a new database, whose every table
 // must hold exactly the source's rows. A second restore into the now non-empty
 // target is refused unless dropExisting; a task naming a missing BackupPolicy
-// gets Ready=False naming the field, one Warning Event and no Job.
+// gets Ready=False naming the field, one Warning Event and no Job. Of a
+// backup of two databases, sourceDatabase picks the one restored; without it
+// the run fails naming spec.task.databaseRestore.sourceDatabase.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -246,5 +248,80 @@ describe("Given a databaseRestore task naming a BackupPolicy that does not exist
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: "Warning" });
     expect(events[0]!.count ?? 1).toBe(1);
+  });
+});
+
+describe("Given a backup of two databases", () => {
+  const POLICY_TWO = "two-databases";
+  let second: string;
+  let secondTarget: string;
+
+  const restoreFrom = (name: string, database: string, sourceDatabase?: string) => ({
+    kind: "MaintenanceTask",
+    metadata: { name },
+    spec: {
+      timeout: "10m",
+      retries: 0,
+      task: {
+        databaseRestore: {
+          backupPolicyRef: { name: POLICY_TWO },
+          ...(sourceDatabase ? { sourceDatabase } : {}),
+          target: { connectionSecretRef: { name: "pg-target" }, database },
+        },
+      },
+    },
+  });
+
+  beforeAll(async () => {
+    second = `src2_${ns.replace(/-/g, "_")}`;
+    secondTarget = `dst2_${ns.replace(/-/g, "_")}`;
+    await sql(env.postgres.database, `CREATE DATABASE ${second}`);
+    await sql(
+      second,
+      `CREATE TABLE ledger (id int PRIMARY KEY, amount numeric(12,2));
+       INSERT INTO ledger SELECT g, g * 0.5 FROM generate_series(1, 250) g;`,
+    );
+    await apply({
+      kind: "BackupPolicy",
+      metadata: { name: POLICY_TWO, annotations: { "pake.dev/backup-now": "both" } },
+      spec: {
+        database: { connectionSecretRef: { name: "pg-source" }, databases: [source, second] },
+        schedule: "0 1 * * *",
+        storage: { persistentVolumeClaim: { claimName: "backups" }, path: "/postgres" },
+      },
+    });
+    const waited = await env.kubectl(
+      "wait",
+      `backuppolicy/${POLICY_TWO}`,
+      "-n",
+      ns,
+      "--for=condition=BackupSucceeded",
+      "--timeout=90s",
+    );
+    expect(waited.code).toBe(0);
+  });
+
+  it("When the task names the second as sourceDatabase, then the new database holds exactly that database's rows", async () => {
+    const expected = await contentsOf(second);
+    await apply(restoreFrom("restore-second", secondTarget, second));
+    const status = await finishedRun("restore-second");
+    expect(status.lastRun?.result).toBe("Succeeded");
+    expect(status.lastRun?.summary).toContain(`(${second}) into ${secondTarget}`);
+    expect(await contentsOf(secondTarget)).toEqual(expected);
+    expect(Object.keys(expected)).toEqual(["public.ledger"]);
+  });
+
+  it("When the task names no sourceDatabase, then the run fails naming spec.task.databaseRestore.sourceDatabase and creates nothing", async () => {
+    const unused = `dst3_${ns.replace(/-/g, "_")}`;
+    await apply(restoreFrom("restore-ambiguous", unused));
+    const status = await finishedRun("restore-ambiguous");
+    expect(status.lastRun?.result).toBe("Failed");
+    expect(status.lastRun?.summary).toContain("holds 2 databases");
+    expect(status.lastRun?.summary).toContain("spec.task.databaseRestore.sourceDatabase");
+    const created = await sql(
+      env.postgres.database,
+      `SELECT 1 FROM pg_database WHERE datname = '${unused}'`,
+    );
+    expect(created.rows).toEqual([]);
   });
 });

@@ -1,15 +1,18 @@
 // A failed backup or verification opens one Incident per policy through the
-// Incident module's source API (severity high); a repeat raises its
-// occurrences; the next success resolves it. Called after the status write,
+// Incident module's source API (spec.incident: severity, default high; not
+// at all when disabled); a repeat raises its occurrences; the next success
+// resolves an open one, also when disabled since. Called after the status write,
 // for the outcomes recorded in that reconcile only, so a re-read status never
 // counts as a new occurrence.
-import type { BackupRecord, Verification } from "../../crds/backuppolicy.ts";
+import type { BackupIncident, BackupRecord, Verification } from "../../crds/backuppolicy.ts";
 import { redactText } from "../../lib/redact.ts";
 import type { ReconcileContext } from "../../runtime/controller.ts";
 import { IncidentSourceApi, type IncidentSourceRef } from "../incident/source.ts";
 
 export interface PolicyOutcomes {
   source: IncidentSourceRef;
+  /** The policy's spec.incident. */
+  policy: BackupIncident;
   /** Backup attempts recorded in this reconcile, oldest first. */
   backups: BackupRecord[];
   /** Verifications recorded in this reconcile, oldest first. */
@@ -57,9 +60,10 @@ export async function reportIncidents(
     await api.resolve({ source, now, message: `BackupPolicy ${source.name} succeeded again` });
     return;
   }
+  if (!outcomes.policy.enabled) return;
   await api.open({
     source,
-    severity: "high",
+    severity: outcomes.policy.severity,
     title: `BackupPolicy ${source.name}: ${outcome.what} failed`,
     description: outcome.message,
     message: outcome.message,

@@ -10,6 +10,8 @@
 //      started), never two at once (concurrency Forbid);
 //   5. verification (verification.ts): read finished verify Jobs; ensure
 //      the verify Job of the newest retained backup when it is not verified;
+//      with verify.schedule instead (verify-schedule.ts): the slot due →
+//      a verify Job of the newest successful backup (none yet: an Event);
 //   6. return the status (lastBackup, backups[], lastVerification, schedule,
 //      conditions), the Events and the re-queue; after the status write,
 //      the recorded Jobs are marked (so a re-read Job is not recorded twice),
@@ -29,6 +31,7 @@ import {
   DEFAULT_WATCHDOG_GRACE_MS,
   activeRuns,
   collectFinished,
+  isFinished,
   openRunSession,
   planSessionRuns,
   pruneFinished,
@@ -46,11 +49,18 @@ import {
 } from "../jobrun/index.ts";
 import type { KindResult } from "../kit/index.ts";
 import { backupRunOf, failedBackup, type BackupRun } from "./backups.ts";
+import { crashPoint, CrashPoint } from "./crash-points.ts";
 import { reportIncidents } from "./incidents.ts";
 import { buildBackupJob, POLICY_LABEL, type BackupOwner } from "./job-builder.ts";
 import { recordPolicyMetrics } from "./metrics.ts";
 import { missingReference } from "./references.ts";
 import { statusMutator, type FinishedBackup, type Status } from "./status.ts";
+import {
+  planSessionVerifySlots,
+  startVerifySlots,
+  verifySlotRuns,
+  type VerifySlots,
+} from "./verify-schedule.ts";
 import {
   VERIFY_LABEL,
   backupToVerify,
@@ -99,9 +109,11 @@ function recordedJobs(session: Session, status: BackupPolicyStatus | undefined):
 }
 
 function recordedVerifications(r: PolicyReconcile): Set<string> {
-  const last = r.policy.status?.lastVerification?.backupId;
+  const last = r.policy.status?.lastVerification;
   const names = markedJobs(r.verifications);
-  return new Set(last === undefined ? names : [...names, verifyJobName(r.owner.name, last)]);
+  if (last === undefined) return new Set(names);
+  // The Job status names; a status written before it named one: the backup's Job.
+  return new Set([...names, last.job ?? verifyJobName(r.owner.name, last.backupId)]);
 }
 
 function planFor(
@@ -125,11 +137,28 @@ function finishedBackups(session: Session): FinishedBackup[] {
     .sort((a, b) => (a.attempt.startTime ?? "").localeCompare(b.attempt.startTime ?? ""));
 }
 
-async function markRecorded<P>(session: RunSession<P>, ctx: ReconcileContext): Promise<void> {
-  for (const f of session.finished) {
+/**
+ * Finished Jobs that status records but that lack the mark: the operator
+ * died between the status write and the marking. Marked now, or they would be
+ * recorded again once a newer backup moves them out of status.
+ */
+function unmarkedInStatus(session: Session, status: BackupPolicyStatus | undefined): string[] {
+  const marked = new Set(markedJobs(session));
+  const inStatus = recordedJobs(session, status);
+  return session.jobs
+    .filter((j) => isFinished(j) && !marked.has(j.metadata.name!) && inStatus.has(j.metadata.name!))
+    .map((j) => j.metadata.name!);
+}
+
+async function markRecorded<P>(
+  session: RunSession<P>,
+  ctx: ReconcileContext,
+  unmarked: readonly string[] = [],
+): Promise<void> {
+  for (const job of [...session.finished.map((f) => f.record.job), ...unmarked]) {
     await ctx.client.patch(
       JobKind,
-      { namespace: session.owner.namespace, name: f.record.job },
+      { namespace: session.owner.namespace, name: job },
       { metadata: { annotations: { [RECORDED_ANNOTATION]: "true" } } },
     );
   }
@@ -154,6 +183,21 @@ async function ensureVerification(r: PolicyReconcile, next: Status): Promise<voi
   const name = verifyJobName(r.owner.name, target);
   if (r.verifications.jobs.some((j) => j.metadata.name === name)) return;
   await startRun(r.verifications, buildVerifyJob(r.owner, target, r.options.runnerImage), "Once");
+}
+
+/**
+ * verify.schedule: starts the verify Job of the slot due, on the newest
+ * successful backup in `next` (the status this reconcile writes).
+ */
+async function ensureScheduledVerification(
+  r: PolicyReconcile,
+  plan: SchedulePlan | undefined,
+  next: Status,
+): Promise<VerifySlots> {
+  if (plan === undefined) return { runs: [], events: [] };
+  const slots = verifySlotRuns(plan, backupToVerify(next));
+  await startVerifySlots(r.verifications, r.owner, slots.runs, r.options.runnerImage);
+  return slots;
 }
 
 async function openSessions(
@@ -182,11 +226,13 @@ function watchdogTimes(spec: BackupPolicySpec, options: BackupPolicyOptions) {
 
 function afterStatus(r: PolicyReconcile, status: Status, finished: FinishedBackup[]) {
   return async (): Promise<void> => {
-    await markRecorded(r.backups, r.ctx);
+    if (finished.length > 0) crashPoint(CrashPoint.BackupRecorded);
+    await markRecorded(r.backups, r.ctx, unmarkedInStatus(r.backups, r.policy.status));
     await markRecorded(r.verifications, r.ctx);
     const m = r.policy.metadata;
     await reportIncidents(r.ctx, {
       source: { kind: "BackupPolicy", namespace: m.namespace, name: m.name!, uid: m.uid! },
+      policy: r.owner.spec.incident,
       backups: finished.map((f) => f.attempt),
       verifications: verificationsOf(r.verifications),
     });
@@ -196,13 +242,19 @@ function afterStatus(r: PolicyReconcile, status: Status, finished: FinishedBacku
   };
 }
 
-function requeueOf(r: PolicyReconcile, plan: SchedulePlan): number | undefined {
+function requeueOf(
+  r: PolicyReconcile,
+  plan: SchedulePlan,
+  verifyPlan: SchedulePlan | undefined,
+): number | undefined {
   const times = watchdogTimes(r.owner.spec, r.options);
-  const next = r.owner.spec.suspend ? undefined : plan.next;
+  const suspended = r.owner.spec.suspend;
+  const next = suspended ? undefined : plan.next;
+  const nextVerify = suspended ? undefined : verifyPlan?.next;
   const nowMs = r.ctx.clock.now();
   const waits = [
     wakeAfter(r.backups, { ...times.backup, next, nowMs }),
-    wakeAfter(r.verifications, { ...times.verify, nowMs }),
+    wakeAfter(r.verifications, { ...times.verify, next: nextVerify, nowMs }),
   ].filter((w): w is number => w !== undefined);
   return requeueWhileHeld(waits.length > 0 ? Math.min(...waits) : undefined, r.blocked);
 }
@@ -226,19 +278,24 @@ export async function reconcileBackupPolicy(
   };
   const times = watchdogTimes(spec, options);
   await collectFinished(r.backups, recordedJobs(r.backups, policy.status), backupRunOf);
+  if (r.backups.finished.length > 0) crashPoint(CrashPoint.BackupFinished);
   await collectFinished(r.verifications, recordedVerifications(r), verificationOf);
   await runWatchdog(r.backups, times.backup);
   await runWatchdog(r.verifications, times.verify);
   const planned = planFor(policy, spec, r.backups);
   const plan = r.blocked ? heldPlan(planned) : planned;
+  const verifyPlanned = planSessionVerifySlots(r.verifications, policy, spec);
+  const verifyPlan = verifyPlanned && r.blocked ? heldPlan(verifyPlanned) : verifyPlanned;
   for (const run of plan.start) {
     const job = buildBackupJob(owner, run, { image: options.runnerImage, now: r.backups.now });
     await startRun(r.backups, job, run.trigger);
+    crashPoint(CrashPoint.BackupJobCreated);
   }
   const finished = finishedBackups(r.backups);
   const mutate = statusMutator({
     spec,
     plan,
+    verifyPlan,
     finished,
     verifications: verificationsOf(r.verifications),
     active: activeRuns(r.backups),
@@ -249,11 +306,13 @@ export async function reconcileBackupPolicy(
   const next: Status = structuredClone(policy.status ?? {});
   mutate(next, policy);
   await ensureVerification(r, next);
-  const requeueAfter = requeueOf(r, plan);
+  const verifySlots = await ensureScheduledVerification(r, verifyPlan, next);
+  const requeueAfter = requeueOf(r, plan, verifyPlan);
   return {
     status: mutate,
     events: [
       ...plan.events,
+      ...verifySlots.events,
       ...recordEvents(r.backups),
       ...recordEvents(r.verifications),
       ...blockedEvents(policy.status, r.blocked),

@@ -11,6 +11,7 @@ import {
   type Verification,
 } from "../../crds/backuppolicy.ts";
 import { setCondition, type StatusWithConditions } from "../../runtime/conditions.ts";
+import { formatTime } from "../../runtime/normalize.ts";
 import {
   applyPlan,
   suspendedCondition,
@@ -31,6 +32,8 @@ export interface FinishedBackup {
 export interface StatusInput {
   spec: BackupPolicySpec;
   plan: SchedulePlan;
+  /** The verify.schedule plan (absent without verify.schedule). */
+  verifyPlan?: SchedulePlan | undefined;
   /** Runs finished (or ended by the watchdog) in this reconcile, oldest first. */
   finished: FinishedBackup[];
   /** Verifications finished in this reconcile, oldest first. */
@@ -45,6 +48,10 @@ function applySchedule(status: Status, input: StatusInput): void {
   applyPlan(status, input.plan, input.spec.suspend);
   if (input.active.length > 0) status.active = input.active;
   else delete status.active;
+  const verify = input.verifyPlan;
+  if (verify?.next && !input.spec.suspend) status.nextVerifyTime = formatTime(verify.next);
+  else delete status.nextVerifyTime;
+  if (verify?.lastScheduleTime) status.lastVerifyScheduleTime = formatTime(verify.lastScheduleTime);
 }
 
 /** A newer attempt (by start time) replaces lastBackup; an older one re-read never does. */
@@ -86,11 +93,12 @@ function readyCondition(status: Status, input: StatusInput): Cond {
       message: "suspended: no new scheduled backups",
     };
   const next = status.nextScheduleTime ?? "never";
+  const verify = status.nextVerifyTime ? `, next verification at ${status.nextVerifyTime}` : "";
   return {
     type,
     status: "True",
     reason: BackupPolicyReason.Scheduled,
-    message: `next backup at ${next}`,
+    message: `next backup at ${next}${verify}`,
   };
 }
 

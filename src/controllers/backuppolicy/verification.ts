@@ -1,9 +1,10 @@
-// Verification runs: after each successful backup (spec.verify without a
-// schedule), a Job restores the newest backup into a scratch database and
-// checks it (`pake-operator run backupVerify`). Level-triggered: the newest
-// retained backup should be verified; while status.lastVerification names
-// another backup, its verify Job (one deterministic name per backup id,
-// AlreadyExists = already started) is ensured.
+// Verification runs: a Job restores a backup into a scratch database and
+// checks it (`pake-operator run backupVerify`). Without verify.schedule,
+// after each successful backup, level-triggered: the newest retained backup
+// should be verified; while status.lastVerification names another backup,
+// its verify Job (one deterministic name per backup id, AlreadyExists =
+// already started) is ensured. With verify.schedule, on that schedule
+// instead (verify-schedule.ts), one Job per slot.
 import {
   type BackupPolicySpec,
   type BackupPolicyStatus,
@@ -18,6 +19,7 @@ import {
   runnerPod,
   type Job,
   type RunRecord,
+  type RunRequest,
   type RunnerResult,
 } from "../jobrun/index.ts";
 import { BACKUP_ROOT, BACKUP_VOLUME } from "../../tasks/backup/manifest.ts";
@@ -40,8 +42,17 @@ export function verifyJobName(policy: string, backupId: string): string {
   return keyedJobName(policy, "verify", backupId);
 }
 
-/** The verify Job of one backup: the storage claim read-only, the restore server from a Secret. */
-export function buildVerifyJob(owner: BackupOwner, backupId: string, image: string): Job {
+/**
+ * The verify Job of one backup: the storage claim read-only, the restore
+ * server from a Secret. `run` names it (a verify.schedule slot); default: the
+ * one Job of that backup id.
+ */
+export function buildVerifyJob(
+  owner: BackupOwner,
+  backupId: string,
+  image: string,
+  run?: RunRequest,
+): Job {
   const verify = owner.spec.verify!;
   const config = {
     policy: { namespace: owner.namespace, name: owner.name },
@@ -64,7 +75,7 @@ export function buildVerifyJob(owner: BackupOwner, backupId: string, image: stri
     owner: policyOwnerRef(owner),
     namespace: owner.namespace,
     ownerLabel: VERIFY_LABEL,
-    run: { job: verifyJobName(owner.name, backupId), trigger: "Once" },
+    run: run ?? { job: verifyJobName(owner.name, backupId), trigger: "Once" },
     pod,
     timeoutMs: parseDuration(verify.timeout),
     // A failed verification is a finding, not a flake: no retry.
@@ -93,6 +104,7 @@ export function verificationOf(
   const message = typeof data.message === "string" ? data.message : record.summary;
   return {
     backupId: data.backupId,
+    job: record.job,
     time: record.endTime ?? record.startTime ?? new Date(0).toISOString(),
     result: passed ? "Passed" : "Failed",
     ...counts(data),

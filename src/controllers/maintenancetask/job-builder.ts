@@ -10,6 +10,7 @@
 // - databaseRestore mounts its BackupPolicy's claim read-only at BACKUP_ROOT
 //   and gets root, the policy's storage path and (in backupPolicyRef) the
 //   policy's name: where the runner finds <root><path>/<policy>/<id>/;
+//   sourceDatabase becomes the runner's `database`;
 // - capacityCheck gets the task's status.capacitySamples as previousSamples
 //   (growth per day and days until full need earlier runs' samples);
 // - `custom` tasks run the user's image, command, args and env.
@@ -140,11 +141,13 @@ const builders: Record<TaskType, Builder> = {
     return pod;
   },
   databaseRestore: (task, image, owner) => {
-    const t = task.databaseRestore!;
+    const { sourceDatabase, ...t } = task.databaseRestore!;
     const storage = owner.backupStorage;
     if (storage === undefined) throw new Error("databaseRestore needs its BackupPolicy's storage");
     const config = {
       ...t,
+      // The runner's name for which database of a multi-database backup to restore.
+      ...(sourceDatabase !== undefined ? { database: sourceDatabase } : {}),
       target: { database: t.target.database },
       root: BACKUP_ROOT,
       path: storage.path,

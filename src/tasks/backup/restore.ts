@@ -181,20 +181,24 @@ export function dumpOf(manifest: Manifest, database: string): string {
   return manifest.format === "directory" ? file.path.split("/")[0]! : file.path;
 }
 
+/** The task field the runner's `database` comes from (named in its errors). */
+export const SOURCE_DATABASE_FIELD = "spec.task.databaseRestore.sourceDatabase";
+
 /** The source database to restore: the given one, or the backup's only one. */
 export function sourceDatabase(manifest: Manifest, wanted?: string): string {
   const names = manifest.databases.map((d) => d.name);
   if (wanted !== undefined) {
     if (!names.includes(wanted)) {
       throw new Error(
-        `backup ${manifest.id} has no database ${wanted} (it has: ${names.join(", ")})`,
+        `${SOURCE_DATABASE_FIELD}: backup ${manifest.id} has no database ${wanted} (it has: ${names.join(", ")})`,
       );
     }
     return wanted;
   }
   if (names.length !== 1) {
     throw new Error(
-      `backup ${manifest.id} holds ${names.length} databases (${names.join(", ")}): name one in "database"`,
+      `backup ${manifest.id} holds ${names.length} databases (${names.join(", ")}): ` +
+        `name one in ${SOURCE_DATABASE_FIELD}`,
     );
   }
   return names[0]!;
@@ -329,8 +333,9 @@ export const storagePath = z
 /**
  * The CRD's spec.task.databaseRestore (target.connectionSecretRef becomes
  * env) plus the runner fields the Job adds: where the backup volume is
- * mounted (root) and the policy's storage path; `database` picks which of
- * the backup's databases to restore when it holds several (not in the CRD).
+ * mounted (root) and the policy's storage path; `database` (the CRD's
+ * sourceDatabase) picks which of the backup's databases to restore when it
+ * holds several.
  */
 export const DatabaseRestoreConfig = z.object({
   backupPolicyRef: z.object({ name: z.string().min(1).max(253) }),

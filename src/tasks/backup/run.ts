@@ -4,7 +4,8 @@
 //      reported Succeeded without dumping again;
 //   2. leftovers of a killed run (.tmp-*, backup directories without a
 //      manifest) are removed and counted;
-//   3. pg_dump's version is checked against the server's;
+//   3. pg_dump's version is checked against the server's, and the databases
+//      asked for against the server's;
 //   4. per database: a REPEATABLE READ transaction exports its snapshot and
 //      counts rows in it; pg_dump dumps that snapshot, streamed through a
 //      sha256 hash into a temporary file, fsynced, renamed into <id>/;
@@ -146,6 +147,26 @@ async function checkVersions(env: Env): Promise<Versions> {
   return { server, pgDump };
 }
 
+/**
+ * Fails, before anything is written, when a database asked for is not on the
+ * server: said plainly, naming the field it comes from, instead of the
+ * connection error of the first dump that reaches it.
+ */
+async function checkDatabasesExist(env: Env, names: string[]): Promise<void> {
+  const missing = await withClient(env, undefined, async (client) => {
+    const { rows } = await client.query<{ name: string }>(
+      "SELECT n AS name FROM unnest($1::text[]) AS n WHERE n NOT IN (SELECT datname FROM pg_database)",
+      [names],
+    );
+    return rows.map((r) => `"${r.name}"`);
+  });
+  if (missing.length === 0) return;
+  const which = missing.length === 1 ? `database ${missing[0]}` : `databases ${missing.join(", ")}`;
+  throw new Error(
+    `spec.database.databases: ${which} not found on the server: create it or remove it from the list`,
+  );
+}
+
 async function writeManifest(target: BackupTarget, manifest: Manifest): Promise<string> {
   const tmp = join(target.policyDir, `${TEMP_PREFIX}${target.id}-${MANIFEST_FILE}`);
   target.inFlight.add(tmp);
@@ -166,8 +187,9 @@ async function takeBackup(
   const startTime = now().toISOString();
   const { server, pgDump } = await checkVersions(target.env);
   const flags = compressionArgs(config.format, config.compression, pgDump);
-  await mkdir(target.dir);
   const names = config.databases?.length ? config.databases : [server.database];
+  await checkDatabasesExist(target.env, names);
+  await mkdir(target.dir);
   const dumped = await dumpAll(target, config, names, flags);
   const globals = await dumpGlobals(target, server.database);
   dumped.files.push(globals.file);

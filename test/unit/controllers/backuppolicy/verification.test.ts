@@ -1,6 +1,6 @@
 // Verification runs of a BackupPolicy: which backup to verify, the verify
-// Job, the verification a finished run reports, and the spec check for the
-// not-yet-built verify.schedule.
+// Job, the verification a finished run reports, and the spec check of
+// verify.schedule.
 import { describe, expect, it } from "vitest";
 import {
   VERIFY_LABEL,
@@ -38,15 +38,27 @@ describe("Given a policy's verify settings", () => {
     expect(verifiesAfterBackup(withVerify(verify))).toBe(expected);
   });
 
-  it("When verify.schedule is set, then the spec check names the field and says it is not supported yet", () => {
+  it.each([
+    ["monthly", "0 3 1 * *"],
+    ["a hashed-random macro", "@monthly-random"],
+  ])("When verify.schedule is %s, then the spec is valid", (_what, schedule) => {
     const policy = {
       metadata: { name: "p", namespace: "ns" },
-      spec: { ...base, verify: { enabled: true, schedule: "0 3 * * 0" } },
+      spec: { ...base, verify: { enabled: true, schedule } },
+    } as unknown as BackupPolicy;
+    expect(validateBackupPolicy(policy)).toEqual([]);
+    // Verifying on a schedule means not verifying after every backup.
+    expect(verifiesAfterBackup(withVerify({ enabled: true, schedule }))).toBe(false);
+  });
+
+  it("When verify.schedule cannot be resolved, then the spec check names the field", () => {
+    const policy = {
+      metadata: { name: "p", namespace: "ns" },
+      spec: { ...base, verify: { enabled: true, schedule: "0 25 1 * *" } },
     } as unknown as BackupPolicy;
     const problems = validateBackupPolicy(policy);
     expect(problems).toHaveLength(1);
     expect(problems[0]?.field).toBe("spec.verify.schedule");
-    expect(problems[0]?.message).toContain("not supported yet");
   });
 });
 
@@ -123,6 +135,7 @@ describe("Given a finished verify run", () => {
       },
       {
         backupId: "b1",
+        job: "nightly-verify-1",
         time: "2026-12-01T01:05:00Z",
         result: "Passed",
         tables: 3,
@@ -144,6 +157,7 @@ describe("Given a finished verify run", () => {
       },
       {
         backupId: "b1",
+        job: "nightly-verify-1",
         time: "2026-12-01T01:05:00Z",
         result: "Failed",
         tables: 3,
@@ -157,6 +171,7 @@ describe("Given a finished verify run", () => {
       { data: { backupId: "b1", result: "Passed" } },
       {
         backupId: "b1",
+        job: "nightly-verify-1",
         time: "2026-12-01T01:05:00Z",
         result: "Failed",
         message: "DeadlineExceeded",
