@@ -9,13 +9,15 @@ import tseslint from "typescript-eslint";
 // A part is a folder of src/, or a folder of src/controllers/; "controllers"
 // alone is a file directly in src/controllers/ (index.ts wires every module).
 // Nothing under src/ imports src/cli or test/. docs/architecture.md explains why.
-const PURE = ["lib", "crds", "schedule", "health"];
+const PURE = ["lib", "crds", "schedule", "health", "config"];
 const SERVICES = [...PURE, "runtime", "probes", "tasks"];
 const LAYERS = {
   lib: [],
   runtime: ["lib"],
   crds: ["lib", "schedule"],
   schedule: ["lib"],
+  // Operator-level configuration files (schemas, defaults, checks).
+  config: ["lib", "crds", "schedule"],
   // health grades the HealthCheck status types of crds/healthcheck.ts.
   health: ["lib", "crds"],
   probes: ["lib", "runtime", "health", "crds", "schedule"],

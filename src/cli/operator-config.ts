@@ -9,6 +9,12 @@
 // loading applies (KUBECONFIG, ~/.kube/config, then in-cluster).
 import { readFileSync } from "node:fs";
 import pkg from "../../package.json" with { type: "json" };
+import {
+  DEFAULT_INCIDENT_POLICY,
+  IncidentPolicyError,
+  parseIncidentPolicy,
+  type IncidentPolicy,
+} from "../config/incident-policy.ts";
 import { parseDuration } from "../lib/duration.ts";
 import type { BindAddress, LeaderElectionConfig, ManagerConfig } from "../runtime/config.ts";
 
@@ -35,6 +41,10 @@ export interface OperatorConfig extends ManagerConfig {
   logLevel: LogLevel;
   /** Image of the task runner Jobs (`pake-operator run <task>`). */
   runnerImage: string;
+  /** Namespace the operator runs in (POD_NAMESPACE, the service account's, else pake-system). */
+  operatorNamespace: string;
+  /** The incident policy from --incident-policy, or the operations guide's defaults. */
+  incidentPolicy: IncidentPolicy;
 }
 
 export class ConfigError extends Error {
@@ -138,6 +148,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "string",
     default: DEFAULT_RUNNER_IMAGE,
     help: "Image of the MaintenanceTask runner Jobs (runs `pake-operator run <task>`)",
+  },
+  {
+    flag: "incident-policy",
+    env: ["PAKE_INCIDENT_POLICY"],
+    kind: "string",
+    default: undefined,
+    help: "YAML file with the incident policy: response times, escalation, receivers, routes (default: the operations guide's, no receivers)",
   },
   {
     flag: "log-level",
@@ -319,7 +336,7 @@ function resolveAll(
   return { values, sources };
 }
 
-export interface ConfigSources {
+export interface ConfigSources extends IncidentPolicySource {
   env?: Record<string, string | undefined>;
   /** Reads the service-account namespace file; returns undefined when absent. */
   readServiceAccountNamespace?: () => string | undefined;
@@ -360,6 +377,47 @@ function checkLeaderElection(le: LeaderElectionConfig, r: Resolved, problems: st
   }
 }
 
+export interface IncidentPolicySource {
+  /** Reads the policy file; default readFileSync. */
+  readFile?: (path: string) => string;
+}
+
+/** The incident policy named by --incident-policy; problems are prefixed with where they came from. */
+function loadIncidentPolicy(
+  path: string | undefined,
+  source: string,
+  readFile: (path: string) => string,
+  problems: string[],
+): IncidentPolicy {
+  if (path === undefined || path === "") return DEFAULT_INCIDENT_POLICY;
+  try {
+    return parseIncidentPolicy(readFile(path));
+  } catch (err) {
+    if (err instanceof IncidentPolicyError) {
+      for (const p of err.problems) problems.push(`${source}: ${path}: ${p}`);
+    } else {
+      problems.push(`${source}: cannot read ${path}: ${(err as Error).message}`);
+    }
+    return DEFAULT_INCIDENT_POLICY;
+  }
+}
+
+function incidentPolicyOf(r: Resolved, sources: ConfigSources, problems: string[]): IncidentPolicy {
+  return loadIncidentPolicy(
+    r.values.get("incident-policy") as string | undefined,
+    r.sources.get("incident-policy") ?? "--incident-policy",
+    sources.readFile ?? ((path) => readFileSync(path, "utf8")),
+    problems,
+  );
+}
+
+function operatorNamespaceOf(
+  env: Record<string, string | undefined>,
+  readSa: () => string | undefined,
+): string {
+  return env.POD_NAMESPACE || readSa() || FALLBACK_NAMESPACE;
+}
+
 /** Parses the operator's flags (args after the subcommand) and environment. Throws ConfigError. */
 export function parseOperatorConfig(
   args: readonly string[],
@@ -382,6 +440,7 @@ export function parseOperatorConfig(
     retryPeriodMs: v.get("leader-election-retry-period") as number,
   };
   if (leaderElection.enabled) checkLeaderElection(leaderElection, resolved, problems);
+  const incidentPolicy = incidentPolicyOf(resolved, sources, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     kubeconfig: v.get("kubeconfig") as string | undefined,
@@ -391,5 +450,7 @@ export function parseOperatorConfig(
     shutdownTimeoutMs: v.get("graceful-shutdown-timeout") as number,
     logLevel: v.get("log-level") as LogLevel,
     runnerImage: v.get("runner-image") as string,
+    operatorNamespace: operatorNamespaceOf(env, readSa),
+    incidentPolicy,
   };
 }

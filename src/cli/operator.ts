@@ -61,7 +61,13 @@ async function runOperator(args: string[], ctx: CommandContext): Promise<number>
   const context = createOperatorContext({
     kubeConfig,
     logger: log,
-    config: { namespaces: config.namespaces, runnerImage: config.runnerImage, env: ctx.env },
+    config: {
+      namespaces: config.namespaces,
+      runnerImage: config.runnerImage,
+      operatorNamespace: config.operatorNamespace,
+      incidentPolicy: config.incidentPolicy,
+      env: ctx.env,
+    },
   });
   const controllers = registerControllers(context, manager);
   log.info(

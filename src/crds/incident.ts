@@ -20,17 +20,6 @@ import { INCIDENT_SEVERITIES } from "./healthcheck.ts";
 export const IncidentSeverity = z.enum(INCIDENT_SEVERITIES);
 export type IncidentSeverity = z.infer<typeof IncidentSeverity>;
 
-/** The operations guide's severity policy. */
-export const SEVERITY_POLICY: Record<
-  IncidentSeverity,
-  { responseSeconds: number; respondent: string }
-> = {
-  critical: { responseSeconds: 0, respondent: "on-call" },
-  high: { responseSeconds: 3600, respondent: "team lead" },
-  medium: { responseSeconds: 4 * 3600, respondent: "regular team" },
-  low: { responseSeconds: 24 * 3600, respondent: "next business day" },
-};
-
 export const IncidentSource = z
   .strictObject({
     kind: z
@@ -65,17 +54,13 @@ export const IncidentSpec = withRules(
         .boolean()
         .default(false)
         .describe(
-          "Set by a human (or autoResolve) to resolve. Final: a new failure opens a new Incident.",
+          "Set by a human (or the source's autoResolve) to resolve; set back to false to reopen. " +
+            "Resolution wins over a concurrent acknowledgement.",
         ),
       notes: text(16384, "Human-written notes: cause, actions, resolution.").optional(),
     })
     .describe("Desired state of an Incident: the human-written part."),
   [
-    {
-      rule: "!has(oldSelf.resolved) || !oldSelf.resolved || self.resolved",
-      message: "a resolved Incident cannot be reopened; a new failure opens a new Incident",
-      fieldPath: ".resolved",
-    },
     {
       rule: "has(self.source) == has(oldSelf.source)",
       message: "source cannot be added or removed after creation",
@@ -87,16 +72,19 @@ export type IncidentSpec = z.infer<typeof IncidentSpec>;
 export type IncidentSpecInput = z.input<typeof IncidentSpec>;
 
 export const INCIDENT_PHASES = ["Open", "Acknowledged", "Resolved", "Closed"] as const;
+export type IncidentPhase = (typeof INCIDENT_PHASES)[number];
 
 /**
- * Condition types an Incident carries. Only the common ones today: the
- * Incident controller validates the spec (SpecValid, and Ready=False with
- * reason InvalidSpec while it is wrong). The response lifecycle (issue 10)
- * adds its own types here.
+ * Condition types an Incident carries: the common ones (the kit writes
+ * SpecValid, and Ready=False with reason InvalidSpec while the spec is
+ * wrong) and Breached, usable with
+ * `kubectl wait inc/<name> --for=condition=Breached`.
  */
 export const IncidentCondition = {
   Ready: CommonConditionType.Ready,
   SpecValid: CommonConditionType.SpecValid,
+  /** True once the response deadline passed unacknowledged (never reset within an episode). */
+  Breached: "Breached",
 } as const;
 
 /** Reasons of the Incident's conditions (CamelCase, stable). */
@@ -107,6 +95,14 @@ export const IncidentReason = {
   InvalidSpec: CommonReason.InvalidSpec,
   /** Ready=Unknown: the spec was fixed after an InvalidSpec and nothing else is known yet. */
   Pending: CommonReason.Pending,
+  /** Ready=False: open or acknowledged; someone has to act. */
+  Open: "Open",
+  /** Ready=True: resolved or closed. */
+  Resolved: "Resolved",
+  /** Breached=True: the deadline passed before anyone acknowledged. */
+  DeadlinePassed: "DeadlinePassed",
+  /** Breached=False: acknowledged in time, or the deadline is still ahead. */
+  WithinDeadline: "WithinDeadline",
 } as const;
 
 /**
@@ -123,12 +119,33 @@ export const IncidentLabel = {
   SourceName: "pake.dev/source-name",
 } as const;
 
+/** Annotations of an Incident. */
+export const IncidentAnnotation = {
+  /**
+   * Who made the change that accompanies it (set by `kubectl pake incident
+   * ack|resolve` from a SelfSubjectReview, or by the operator for a source's
+   * automatic resolution). Trusted only when the same field manager set the
+   * changed field; otherwise the field manager's name is the actor.
+   */
+  Actor: "pake.dev/actor",
+} as const;
+
 /** Event reasons recorded on an Incident. */
 export const IncidentEventReason = {
-  /** Warning: a source opened the Incident. */
+  /** Warning: the Incident was opened (by a source or by a person). */
   Opened: "Opened",
-  /** Normal: the Incident was resolved (today: by its source, autoResolve). */
+  /** Normal: someone acknowledged the Incident. */
+  Acknowledged: "Acknowledged",
+  /** Warning: the response deadline passed unacknowledged; the level rose. */
+  Escalated: "Escalated",
+  /** Normal: the Incident was resolved. */
   Resolved: "Resolved",
+  /** Warning: a resolved Incident was reopened. */
+  Reopened: "Reopened",
+  /** Normal: a resolved Incident was closed after the policy's closeAfter. */
+  Closed: "Closed",
+  /** Warning: a notification could not be delivered within the policy's attempts. */
+  NotificationFailed: "NotificationFailed",
 } as const;
 
 /** Event reasons recorded on the source (e.g. the HealthCheck) of an Incident. */
@@ -139,35 +156,62 @@ export const IncidentSourceEventReason = {
   IncidentResolved: "IncidentResolved",
 } as const;
 
+export const TIMELINE_TYPES = [
+  "Opened",
+  "Occurred",
+  "Acknowledged",
+  "Escalated",
+  "Notified",
+  "NotificationFailed",
+  "Resolved",
+  "Reopened",
+  "Closed",
+  "Note",
+] as const;
+
 export const TimelineEntry = z
   .strictObject({
     time: timestamp("When it happened."),
-    type: z
-      .enum([
-        "Opened",
-        "Occurred",
-        "Acknowledged",
-        "Escalated",
-        "Notified",
-        "NotificationFailed",
-        "Resolved",
-        "Closed",
-        "Note",
-      ])
-      .describe("What happened."),
+    type: z.enum(TIMELINE_TYPES).describe("What happened (Occurred: the source reported it again)."),
     message: text(1024, "Details.").optional(),
-    actor: text(253, "Who did it (user or controller).").optional(),
+    actor: text(253, "Who did it: a user, a field manager, or pake-operator.").optional(),
   })
   .describe("One entry of the Incident's timeline.");
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 
 export const MAX_TIMELINE = 50;
 
+/** Notification events: what a receiver is told. */
+export const NOTIFICATION_EVENTS = ["Opened", "Escalated", "Resolved", "Reopened"] as const;
+
+export const NotificationDelivery = z
+  .strictObject({
+    key: text(253, "Idempotency key (<incident uid>/<event>[-<level>]/<receiver>), sent with the notification."),
+    receiver: text(63, "Receiver name in the operator's incident policy."),
+    event: z.enum(NOTIFICATION_EVENTS).describe("What the notification says."),
+    level: z.int().min(0).max(10).describe("Escalation level the notification is for."),
+    attempts: z.int().min(0).describe("Delivery attempts made."),
+    lastAttemptTime: timestamp("When delivery was last tried.").optional(),
+    nextAttemptTime: timestamp("When delivery is tried next (back-off, business hours).").optional(),
+    deliveredAt: timestamp("When the receiver accepted it.").optional(),
+    failed: z.boolean().optional().describe("Given up after the policy's maxAttempts."),
+    lastError: text(512, "Why the last attempt failed (no secret values).").optional(),
+  })
+  .describe("Delivery state of one notification to one receiver (at-least-once).");
+export type NotificationDelivery = z.infer<typeof NotificationDelivery>;
+
+export const MAX_NOTIFICATIONS = 40;
+
 export const IncidentStatus = z
   .strictObject({
     observedGeneration: observedGeneration(),
     conditions: conditions(),
     phase: z.enum(INCIDENT_PHASES).optional().describe("Lifecycle phase."),
+    source: text(
+      300,
+      'Who raised it: "<Kind>/<name>" of spec.source, or "manual (<field manager>)" for a hand-made Incident.',
+    ).optional(),
+    openedAt: timestamp("When the current episode opened (creation, or the last reopening).").optional(),
     responseDeadline: timestamp("Acknowledge by then, or the Incident escalates.").optional(),
     escalationLevel: z
       .int()
@@ -175,20 +219,33 @@ export const IncidentStatus = z
       .max(10)
       .optional()
       .describe("0 until the deadline passes unacknowledged; raised at each escalation."),
+    escalationTarget: text(63, "Who is responsible at the current escalation level.").optional(),
+    nextEscalationTime: timestamp("When the Incident escalates next unless acknowledged.").optional(),
     breached: z.boolean().optional().describe("The response deadline passed unacknowledged."),
     occurrences: z
       .int()
       .min(1)
       .optional()
       .describe("Times the source reported the problem while this Incident was open."),
+    recordedOccurrences: z
+      .int()
+      .min(0)
+      .optional()
+      .describe("Occurrences already in the timeline (the Incident controller's bookkeeping)."),
     firstSeen: timestamp("First occurrence.").optional(),
     lastSeen: timestamp("Latest occurrence.").optional(),
+    lastMessage: text(1024, "The source's latest report (redacted).").optional(),
     acknowledgedAt: timestamp("When the Incident was acknowledged.").optional(),
     resolvedAt: timestamp("When the Incident was resolved.").optional(),
     closedAt: timestamp("When the Incident was closed.").optional(),
     timeToAcknowledgeSeconds: z.int().min(0).optional().describe("Seconds from open to ack."),
     timeToResolveSeconds: z.int().min(0).optional().describe("Seconds from open to resolution."),
     lastNotificationTime: timestamp("When a notification was last delivered.").optional(),
+    notifications: z
+      .array(NotificationDelivery)
+      .max(MAX_NOTIFICATIONS)
+      .optional()
+      .describe("Delivery state per notification and receiver, oldest first (bounded)."),
     timeline: z
       .array(TimelineEntry)
       .max(MAX_TIMELINE)
@@ -221,8 +278,8 @@ export const incidentDescriptor: KindDescriptor<typeof IncidentSpec, typeof Inci
     {
       name: "Source",
       type: "string",
-      jsonPath: ".spec.source.name",
-      description: "Object that raised the Incident.",
+      jsonPath: ".status.source",
+      description: "Who raised the Incident: the source object, or manual.",
     },
     AGE_COLUMN,
     {

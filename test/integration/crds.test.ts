@@ -394,7 +394,7 @@ describe("Given the generated CRDs installed in a real kube-apiserver", () => {
   });
 
   describe("When an existing object is changed", () => {
-    it("Then a resolved Incident cannot be reopened and its source cannot change", async () => {
+    it("Then a resolved Incident can be reopened, but its source cannot change", async () => {
       const name = "transition";
       const created = await create(
         inc({ resolved: true, source: { kind: "HealthCheck", name: "api" } }, name),
@@ -414,7 +414,8 @@ describe("Given the generated CRDs installed in a real kube-apiserver", () => {
         );
         return r.code === 0 ? "" : r.stderr;
       };
-      expect(await patch({ resolved: false })).toContain("spec.resolved");
+      // Reopening is a person's decision; the Incident controller records it.
+      expect(await patch({ resolved: false })).toBe("");
       expect(await patch({ source: { kind: "HealthCheck", name: "other" } })).toContain(
         "spec.source",
       );

@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { parseIncidentPolicy } from "../../src/config/incident-policy.ts";
 import {
   createTestNamespace,
   installCrds,
@@ -84,6 +85,13 @@ async function template(...sets: string[]): Promise<Manifest[]> {
 }
 
 const ofKind = (manifests: Manifest[], kind: string) => manifests.filter((m) => m.kind === kind);
+
+function deploymentArgs(manifests: Manifest[]): string[] {
+  const deployment = ofKind(manifests, "Deployment")[0] as unknown as {
+    spec: { template: { spec: { containers: { args: string[] }[] } } };
+  };
+  return deployment.spec.template.spec.containers[0]?.args ?? [];
+}
 
 function rulesOf(manifests: Manifest[]): Rule[] {
   return manifests.flatMap((m) => m.rules ?? []);
@@ -177,6 +185,41 @@ describe("Given the chart in deploy/helm/pake-operator", () => {
     const watched = roles.filter((r) => r.metadata.namespace === "team-a");
     expect(grants(rulesOf(watched), "secrets", "list")).toBe(true);
     expect(grants(rulesOf(watched), "leases", "create")).toBe(false);
+  });
+
+  it("When rendered with an incident policy, then the operator reads it from a ConfigMap the policy parser accepts, and may get only the receivers' Secrets by name", async () => {
+    const policy = {
+      closeAfter: "1d",
+      receivers: [
+        { name: "chat", type: "slack", urlSecretKeyRef: { name: "receivers", key: "slack" } },
+        { name: "am", type: "alertmanager", url: "http://alertmanager.monitoring:9093" },
+      ],
+      routes: [{ receivers: ["chat", "am"] }],
+    };
+    const args = ["--set-json", `incidents.policy=${JSON.stringify(policy)}`];
+    const result = await helm("template", release, chart, "--namespace", "pake-system", ...args);
+    expect(result.code).toBe(0);
+    const manifests = parseAllDocuments(result.stdout)
+      .map((d) => d.toJS() as Manifest | null)
+      .filter((m): m is Manifest => m !== null);
+    const configMap = ofKind(manifests, "ConfigMap")[0] as Manifest & {
+      data: Record<string, string>;
+    };
+    const parsed = parseIncidentPolicy(configMap.data["incident-policy.yaml"] ?? "");
+    expect(parsed.closeAfterMs).toBe(86_400_000);
+    expect(parsed.receivers.map((r) => r.name)).toEqual(["chat", "am"]);
+    expect(deploymentArgs(manifests)).toContain("--incident-policy=/etc/pake/incident-policy.yaml");
+    const receiverRole = ofKind(manifests, "Role").find((r) =>
+      r.metadata.name.endsWith("-incident-receivers"),
+    );
+    expect(receiverRole?.rules).toEqual([
+      { apiGroups: [""], resources: ["secrets"], resourceNames: ["receivers"], verbs: ["get"] },
+    ]);
+    const defaults = await template();
+    expect(ofKind(defaults, "ConfigMap")).toEqual([]);
+    expect(deploymentArgs(defaults)).not.toContain(
+      "--incident-policy=/etc/pake/incident-policy.yaml",
+    );
   });
 
   describe("When installed into a namespace that enforces Pod Security restricted", () => {

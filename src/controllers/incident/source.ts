@@ -19,20 +19,20 @@
 //     spec on create: severity, title, description, source {kind, name},
 //       acknowledged=false, resolved=false
 //     metadata: the deterministic name, labels pake.dev/source-kind,
-//       pake.dev/source-uid, pake.dev/source-name, and the owner reference
-//       to the source (issue 10 drops it: records outlive their source)
-//     status: occurrences, firstSeen, lastSeen
-//     spec.resolved=true when the source recovers (autoResolve)
-//   The Incident controller owns (issue 10; lifecycle.ts, which this API
-//   still applies today and stops applying then)
-//     status.phase (Open on open, Resolved on resolve), responseDeadline,
-//     escalationLevel, breached, acknowledgedAt, resolvedAt, closedAt,
-//     timeToAcknowledgeSeconds, timeToResolveSeconds, timeline,
-//     lastNotificationTime, conditions (SpecValid/Ready: the kit, today)
+//       pake.dev/source-uid, pake.dev/source-name. No owner reference:
+//       Incidents are records and outlive their source.
+//     status: occurrences, firstSeen, lastSeen, lastMessage
+//     spec.resolved=true when the source recovers (autoResolve), with the
+//       pake.dev/actor annotation naming the source, in one patch
+//   The Incident controller (reconcile.ts, lifecycle.ts) owns everything
+//     else in status: phase, openedAt, responseDeadline, escalation,
+//     breached, acknowledgedAt, resolvedAt, closedAt, the times to
+//     acknowledge and resolve, timeline, notifications, conditions; and the
+//     Events on the Incident.
 //   People own spec.acknowledged, spec.resolved (by hand), assignee, notes.
 import {
   API_GROUP_VERSION,
-  IncidentEventReason,
+  IncidentAnnotation,
   IncidentLabel,
   IncidentSourceEventReason,
   incidentDescriptor,
@@ -48,7 +48,6 @@ import type { KubeClient, KubeObject } from "../../runtime/kube.ts";
 import type { Logger } from "../../runtime/log.ts";
 import { formatTime } from "../../runtime/normalize.ts";
 import { updateStatus } from "../../runtime/status.ts";
-import { openedLifecycle, repeatedLifecycle, resolvedLifecycle } from "./lifecycle.ts";
 
 export type IncidentObject = Incident & KubeObject;
 
@@ -126,16 +125,6 @@ export function newIncident(request: OpenIncidentRequest): IncidentObject {
       name: incidentName(source, request.episode),
       namespace: source.namespace,
       labels: sourceLabels(source),
-      ownerReferences: [
-        {
-          apiVersion: API_GROUP_VERSION,
-          kind: source.kind,
-          name: source.name,
-          uid: source.uid,
-          controller: true,
-          blockOwnerDeletion: false,
-        },
-      ],
     },
     spec: {
       severity: request.severity,
@@ -148,31 +137,39 @@ export function newIncident(request: OpenIncidentRequest): IncidentObject {
   };
 }
 
+const MAX_MESSAGE = 1024;
+
 /** Status of a created Incident (idempotent: an already initialised status is kept). */
 export function initialStatus(
   status: IncidentStatus,
   request: OpenIncidentRequest,
 ): IncidentStatus {
-  if (status.phase) return status;
+  if (status.firstSeen !== undefined) return status;
   const at = formatTime(request.now);
-  const seen: IncidentStatus = { ...status, occurrences: 1, firstSeen: at, lastSeen: at };
-  return openedLifecycle(seen, request);
+  const lastMessage = request.message.slice(0, MAX_MESSAGE);
+  return {
+    ...status,
+    occurrences: status.occurrences ?? 1,
+    firstSeen: at,
+    lastSeen: at,
+    lastMessage,
+  };
 }
 
 /** Status after another report: occurrences on a new occurrence, lastSeen always. */
 export function repeatStatus(status: IncidentStatus, request: OpenIncidentRequest): IncidentStatus {
   const lastSeen = formatTime(request.now);
   if (!request.occurrence) return { ...status, lastSeen };
-  const repeated = { ...status, occurrences: (status.occurrences ?? 1) + 1, lastSeen };
-  return repeatedLifecycle(repeated, request);
+  const occurrences = (status.occurrences ?? 1) + 1;
+  return { ...status, occurrences, lastSeen, lastMessage: request.message.slice(0, MAX_MESSAGE) };
 }
 
-/** Status after the source resolved the Incident (today: the lifecycle's Resolved). */
+/** Status after the source resolved the Incident: its message, for the timeline. */
 export function resolvedStatus(
   status: IncidentStatus,
-  request: Pick<ResolveIncidentRequest, "now" | "message">,
+  request: Pick<ResolveIncidentRequest, "message">,
 ): IncidentStatus {
-  return resolvedLifecycle(status, request);
+  return { ...status, lastMessage: request.message.slice(0, MAX_MESSAGE) };
 }
 
 const sourceKey = (source: IncidentSourceRef): string => `${source.namespace ?? ""}/${source.name}`;
@@ -227,8 +224,12 @@ export class IncidentSourceApi {
   ): Promise<void> {
     const { source, message } = request;
     const ref = { namespace: incident.metadata.namespace, name: incident.metadata.name ?? "" };
-    await this.deps.client.patch(incidentDescriptor, ref, { spec: { resolved: true } });
+    // Message first: the controller's Resolved timeline entry reads it.
     await this.writeStatus(incident, (s) => resolvedStatus(s, request));
+    await this.deps.client.patch(incidentDescriptor, ref, {
+      metadata: { annotations: { [IncidentAnnotation.Actor]: `${source.kind}/${source.name}` } },
+      spec: { resolved: true },
+    });
     this.deps.log.info(
       { sourceKind: source.kind, source: sourceKey(source), incident: ref.name },
       "Resolved Incident",
@@ -238,7 +239,6 @@ export class IncidentSourceApi {
       IncidentSourceEventReason.IncidentResolved,
       `Resolved Incident ${ref.name}: ${message}`,
     );
-    await this.deps.events.normal(incident, IncidentEventReason.Resolved, message);
   }
 
   private async create(request: OpenIncidentRequest): Promise<string> {
@@ -255,7 +255,6 @@ export class IncidentSourceApi {
         IncidentSourceEventReason.IncidentOpened,
         `Opened Incident ${name} (${request.severity}): ${request.message}`,
       );
-      await this.deps.events.warning(created, IncidentEventReason.Opened, request.message);
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
       this.deps.log.debug(fields, "Incident already exists");

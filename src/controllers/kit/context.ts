@@ -2,6 +2,7 @@
 // process (one API client, one Event recorder with one de-duplication cache,
 // one clock, one informer factory so no resource is watched twice).
 import type { KubeConfig } from "@kubernetes/client-node";
+import type { IncidentPolicy } from "../../config/incident-policy.ts";
 import { realClock, type Clock } from "../../runtime/clock.ts";
 import { EventRecorder } from "../../runtime/events.ts";
 import { InformerFactory } from "../../runtime/informer-factory.ts";
@@ -14,6 +15,10 @@ export interface ControllerConfig {
   namespaces: string[];
   /** Image of the Jobs the operator creates (runs `pake-operator run …`). */
   runnerImage: string;
+  /** Namespace the operator runs in (where its receivers' Secrets live). */
+  operatorNamespace?: string;
+  /** The incident policy (--incident-policy); default: the operations guide's, no receivers. */
+  incidentPolicy?: IncidentPolicy;
   /** Environment for settings that have no flag (e.g. PAKE_PROBE_CONCURRENCY). */
   env: Readonly<Record<string, string | undefined>>;
 }

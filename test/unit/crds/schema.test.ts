@@ -222,7 +222,7 @@ describe("Given the cross-field constraints", () => {
     ],
     ["BackupPolicy", ".spec.retention", "self.keepLast > 0", undefined],
     ["BackupPolicy", ".spec.compression", "self.algorithm == 'gzip' && self.level <= 9", ".level"],
-    ["Incident", ".spec", "!oldSelf.resolved || self.resolved", ".resolved"],
+    ["Incident", ".spec", "has(self.source) == has(oldSelf.source)", ".source"],
     ["MaintenanceTask", ".spec.task.logCleanup", "!self.path.matches(", ".path"],
     ["BackupPolicy", ".spec.storage", "!self.path.matches(", ".path"],
   ])("Then %s %s has a CEL rule containing %s", (kind, path, fragment, fieldPath) => {

@@ -1,3 +1,4 @@
+import { DEFAULT_INCIDENT_POLICY } from "../../../src/config/incident-policy.ts";
 import { describe, expect, it } from "vitest";
 import {
   ConfigError,
@@ -43,6 +44,8 @@ describe("Given no flags and no environment", () => {
       shutdownTimeoutMs: 30_000,
       logLevel: "info",
       runnerImage: "ghcr.io/pake/pake-operator:0.1.0",
+      operatorNamespace: "pake-system",
+      incidentPolicy: DEFAULT_INCIDENT_POLICY,
     });
   });
 });

@@ -61,10 +61,11 @@ as a Role and RoleBinding in each watched namespace. No wildcards.
 - apiGroups: ["pake.dev"]
   resources: ["healthchecks", "maintenancetasks", "backuppolicies", "incidents"]
   verbs: ["get", "list", "watch", "patch"]
-# The HealthCheck controller opens and updates Incidents.
+# Sources open and update Incidents; the Incident controller deletes them
+# once the incident policy's retention (deleteAfter) has passed.
 - apiGroups: ["pake.dev"]
   resources: ["incidents"]
-  verbs: ["create", "update"]
+  verbs: ["create", "update", "delete"]
 # Status is written through the status subresource only.
 - apiGroups: ["pake.dev"]
   resources: ["healthchecks/status", "maintenancetasks/status", "backuppolicies/status", "incidents/status"]
@@ -101,4 +102,13 @@ as a Role and RoleBinding in each watched namespace. No wildcards.
 - apiGroups: ["apps"]
   resources: ["deployments", "statefulsets", "daemonsets"]
   verbs: ["get", "list"]
+{{- end }}
+
+{{/* Names of the Secrets the incident policy's receivers read their URLs from. */}}
+{{- define "pake-operator.receiverSecrets" -}}
+{{- $names := list }}
+{{- range (.Values.incidents.policy.receivers | default list) }}
+{{- with .urlSecretKeyRef }}{{ $names = append $names .name }}{{ end }}
+{{- end }}
+{{- toJson ($names | uniq) }}
 {{- end }}

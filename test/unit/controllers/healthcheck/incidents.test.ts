@@ -61,14 +61,10 @@ describe("Given a check that turned Critical", () => {
     );
   });
 
-  it("builds an Incident with severity, source, owner, labels and a redacted description", () => {
+  it("builds an Incident with severity, source, labels (no owner) and a redacted description", () => {
     const incident = newIncident(input());
     expect(incident.metadata.labels?.[IncidentLabel.SourceUid]).toBe(check.metadata.uid);
-    expect(incident.metadata.ownerReferences?.[0]).toMatchObject({
-      kind: "HealthCheck",
-      name: "db",
-      uid: check.metadata.uid,
-    });
+    expect(incident.metadata.ownerReferences).toBeUndefined();
     expect(incident.spec).toMatchObject({
       severity: "high",
       source: { kind: "HealthCheck", name: "db" },
@@ -81,17 +77,14 @@ describe("Given a check that turned Critical", () => {
     expect(input().message).not.toContain(":pw@");
   });
 
-  it("initialises status once: Open, one occurrence, deadline from the severity policy", () => {
+  it("initialises the source's status fields once: one occurrence, first and last seen", () => {
     const status = initialStatus({}, input());
     expect(status).toMatchObject({
-      phase: "Open",
       occurrences: 1,
       firstSeen: "2026-01-01T12:00:00Z",
       lastSeen: "2026-01-01T12:00:00Z",
-      responseDeadline: "2026-01-01T13:00:00Z",
-      escalationLevel: 0,
     });
-    expect(status.timeline).toHaveLength(1);
+    expect(status).not.toHaveProperty("phase");
     expect(initialStatus(status, input({ now: T0 + 5000 }))).toBe(status);
   });
 
@@ -101,17 +94,12 @@ describe("Given a check that turned Critical", () => {
     expect(refreshed).toMatchObject({ occurrences: 1, lastSeen: "2026-01-01T12:01:00Z" });
     const again = repeatStatus(refreshed, input({ now: T0 + 120_000 }));
     expect(again).toMatchObject({ occurrences: 2, lastSeen: "2026-01-01T12:02:00Z" });
-    expect(again.timeline?.map((t) => t.type)).toEqual(["Opened", "Occurred"]);
   });
 
-  it("resolves with resolvedAt and the time to resolve, once", () => {
+  it("records the recovery message for the Incident controller's timeline", () => {
     const open = initialStatus({}, input());
-    const resolved = resolvedStatus(open, { now: T0 + 90_000, message: "Healthy again" });
-    expect(resolved).toMatchObject({
-      phase: "Resolved",
-      resolvedAt: "2026-01-01T12:01:30Z",
-      timeToResolveSeconds: 90,
+    expect(resolvedStatus(open, { message: "Healthy again" })).toMatchObject({
+      lastMessage: "Healthy again",
     });
-    expect(resolvedStatus(resolved, { now: T0 + 200_000, message: "again" })).toBe(resolved);
   });
 });
