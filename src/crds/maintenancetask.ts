@@ -31,7 +31,7 @@ import {
 } from "./common.ts";
 import type { KindDescriptor } from "./common.ts";
 import { CommonReason, JobRunEventReason, JobRunReason } from "./conditions.ts";
-import { Threshold } from "./healthcheck.ts";
+import { INCIDENT_SEVERITIES, Threshold } from "./healthcheck.ts";
 
 const claimName = (description: string) => objectName(description);
 const absolutePath = (description: string) =>
@@ -205,6 +205,9 @@ export const DatabaseRestoreTask = z
   .strictObject({
     backupPolicyRef: LocalObjectReference.describe("BackupPolicy whose backup is restored."),
     backupId: text(128, "Backup to restore; default: the newest successful one.").optional(),
+    sourceDatabase: dbName(
+      "Which database of the backup to restore; required when the backup holds several.",
+    ).optional(),
     target: z
       .strictObject({
         connectionSecretRef: SecretReference.describe("Secret with the target server connection."),
@@ -310,6 +313,26 @@ export function taskType(task: MaintenanceTaskTask): TaskType | undefined {
 // Spec
 // ---------------------------------------------------------------------------
 
+export const TaskIncidentPolicy = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Open an Incident when a run fails after its retries, or succeeds with a critical " +
+          "finding (an open one is still resolved by the next clean success).",
+      ),
+    severity: z
+      .enum(INCIDENT_SEVERITIES)
+      .default("high")
+      .describe("Severity of the Incident opened."),
+  })
+  .describe(
+    "Incident policy: one open Incident per task (repeats raise its occurrences), resolved by " +
+      "the next successful run without a critical finding.",
+  );
+export type TaskIncidentPolicy = z.infer<typeof TaskIncidentPolicy>;
+
 export const MaintenanceTaskSpec = withRules(
   z
     .strictObject({
@@ -359,8 +382,10 @@ export const MaintenanceTaskSpec = withRules(
         .max(32)
         .optional()
         .describe(
-          "HealthChecks (same namespace) that open no Incidents while a run of this task is active.",
+          "HealthChecks (same namespace) that open no Incidents while a run of this task is " +
+            "active, at the latest until the run's start plus timeout.",
         ),
+      incident: TaskIncidentPolicy.default({ enabled: true, severity: "high" }),
       task: MaintenanceTaskTask,
     })
     .describe("Desired state of a MaintenanceTask."),

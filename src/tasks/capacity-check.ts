@@ -403,6 +403,7 @@ function outcomeOf(config: CapacityCheckConfig, m: Measured, nowIso: string): Ta
     `${m.nodes.length} node(s)`,
   ];
   return {
+    ...(w !== undefined ? { severity: w } : {}),
     summary: `capacity ${level}: ${parts.join("; ")}; ${findings.length} finding(s)`,
     details: {
       level,

@@ -48,6 +48,7 @@ export function completeResult(
   };
   if (outcome.error !== undefined) result.error = clip(redactText(outcome.error), 1024);
   if (outcome.data !== undefined) result.data = structuredClone(outcome.data);
+  if (outcome.severity !== undefined) result.severity = outcome.severity;
   return fitResult(result);
 }
 

@@ -60,6 +60,12 @@ export interface TaskResult {
   data?: Record<string, unknown>;
   /** JSON path of a cut list → how many entries were dropped. */
   truncated?: Record<string, number>;
+  /**
+   * The worst finding of the run, when it has findings (e.g. capacityCheck's
+   * forecast). "critical" asks for a response: the MaintenanceTask opens an
+   * Incident even though the run succeeded.
+   */
+  severity?: Severity;
 }
 
 /** What a runner computes; the common wrapper adds timing and fits it to 4 KiB. */
@@ -69,4 +75,6 @@ export interface TaskOutcome {
   details: Record<string, string | number | boolean>;
   data?: Record<string, unknown>;
   error?: string;
+  /** The worst finding (TaskResult.severity). */
+  severity?: Severity;
 }

@@ -16,6 +16,12 @@ export {
 } from "./credentials.ts";
 export { Postgres, startPostgres, type PostgresOptions } from "./postgres.ts";
 export { Redis, startRedis, redisCommand, type RedisOptions } from "./redis.ts";
+export {
+  Alertmanager,
+  startAlertmanager,
+  ALERTMANAGER_BIN,
+  type AlertmanagerAlertState,
+} from "./alertmanager.ts";
 export { ManagedProcess, startProcess, waitFor, sweepRecordedPids } from "./processes.ts";
 export { freePort } from "./ports.ts";
 export { toolchain } from "./toolchain.ts";

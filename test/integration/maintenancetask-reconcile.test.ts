@@ -19,7 +19,14 @@ import { FakeClock } from "../../src/runtime/clock.ts";
 import type { ReconcileContext, ReconcileResult } from "../../src/runtime/controller.ts";
 import { KubeClient, type KubeObject } from "../../src/runtime/kube.ts";
 import { scheduledJobName, runNowJobName, onceJobName } from "../../src/schedule/index.ts";
-import { createTestNamespace, installCrds, reconcileContext, useSharedEnv } from "../env/index.ts";
+import { IncidentLabel, incidentDescriptor, type Incident } from "../../src/crds/incident.ts";
+import {
+  createTestNamespace,
+  installCrds,
+  reconcileContext,
+  useSharedEnv,
+  waitFor,
+} from "../env/index.ts";
 
 const env = useSharedEnv();
 let ns: string;
@@ -32,6 +39,12 @@ beforeAll(async () => {
   await installCrds(env);
   ns = await createTestNamespace(env, "mt-reconcile");
   client = new KubeClient(env.kubeConfig());
+  // A failed run opens an Incident: wait out the fresh CRD's "storage is
+  // (re)initializing" so a reconcile run by hand does not fail on it.
+  await waitFor(() => client.list(incidentDescriptor, { namespace: ns }).then(() => true), {
+    what: "the Incident API",
+    timeoutMs: 30_000,
+  });
 });
 
 interface Job extends KubeObject {
@@ -223,6 +236,38 @@ describe("Given the watchdog", () => {
       status: "False",
       reason: "JobVanished",
     });
+  });
+
+  it("When a vanished run is recorded, then the task opens one Incident for it, and later reconciles add no occurrence", async () => {
+    const task = await createTask(
+      "vanish-inc",
+      { schedule: "0 0 1 1 *" },
+      { "pake.dev/run-now": "go" },
+    );
+    const clock = new FakeClock(creationOf(task) + 1_000);
+    await reconcile("vanish-inc", clock);
+    const [job] = await jobsOf("vanish-inc");
+    await client.delete(
+      JobKind,
+      { namespace: ns, name: job!.metadata.name! },
+      { propagationPolicy: "Background" },
+    );
+    await clock.advance(1_000);
+    await reconcile("vanish-inc", clock);
+    await reconcile("vanish-inc", clock);
+    const incidents = await client.list<Incident & KubeObject>(incidentDescriptor, {
+      namespace: ns,
+      labelSelector: `${IncidentLabel.SourceUid}=${task.metadata.uid}`,
+    });
+    expect(incidents.items).toHaveLength(1);
+    expect(incidents.items[0]!.spec).toMatchObject({
+      severity: "high",
+      title: `MaintenanceTask vanish-inc: run ${job!.metadata.name} failed`,
+      source: { kind: "MaintenanceTask", name: "vanish-inc" },
+      resolved: false,
+    });
+    expect(incidents.items[0]!.spec.description).toContain("JobVanished");
+    expect(incidents.items[0]!.status?.occurrences).toBe(1);
   });
 
   it("When a Job never finishes, then after timeout plus grace it is deleted and recorded TimedOut", async () => {

@@ -173,6 +173,23 @@ describe("Given volumes to check for capacity", () => {
     expect(second.data?.findings).toContainEqual(
       expect.objectContaining({ metric: "daysUntilFull", severity: "medium" }),
     );
+
+    // The same forecast under a critical bound beyond it: the run succeeds and
+    // marks itself critical (the MaintenanceTask opens an Incident for it).
+    const critical = await runCapacityCheck(
+      {
+        volumes: [{ name: "logs", path: volume }],
+        nodes: false,
+        database: false,
+        previousSamples,
+        warningDaysUntilFull: 3650,
+        criticalDaysUntilFull: 3649,
+      },
+      { now: clock },
+    );
+    expect(critical.result).toBe("Succeeded");
+    expect(critical.severity).toBe("critical");
+    expect(critical.details.level).toBe("critical");
   });
 
   it("fails with a clear message for a missing mount", async () => {

@@ -19,6 +19,9 @@
 // its Incidents go with it through their owner reference.
 //
 // Probe reports are handled in reports.ts; the /health API in http-api.ts.
+// MaintenanceTasks that suppress a check's Incidents are read from the shared
+// MaintenanceTask informer (suppression.ts); a change of a task's active runs
+// probes the checks it names again at once.
 import { redactText } from "../../lib/redact.ts";
 import {
   HealthCheckSpec,
@@ -27,6 +30,7 @@ import {
 } from "../../crds/index.ts";
 import { CommonReason } from "../../crds/conditions.ts";
 import { HealthCheckReason } from "../../crds/healthcheck.ts";
+import { maintenanceTaskDescriptor } from "../../crds/maintenancetask.ts";
 import { parseDuration } from "../../lib/duration.ts";
 import { ProbeEngine } from "../../probes/engine.ts";
 import {
@@ -50,6 +54,7 @@ import { healthApi } from "./http-api.ts";
 import { IncidentSourceApi } from "../incident/source.ts";
 import { ReportHandler } from "./reports.ts";
 import { SecretWatcher } from "./secrets.ts";
+import { MaintenanceSuppressions, affectedChecks, type SuppressingTask } from "./suppression.ts";
 import { applyReconcile, type HealthCheckObject as HealthCheck, type Status } from "./status.ts";
 import { validateHealthCheck } from "./validate.ts";
 
@@ -134,10 +139,12 @@ export function createHealthCheckSystem(
     observedGenerations.delete(key);
     await engine.remove(key);
   };
+  const tasks = ctx.informers.get<SuppressingTask>(maintenanceTaskDescriptor);
   const reports = new ReportHandler({
     client,
     events,
     incidents: new IncidentSourceApi({ client, events, log }),
+    suppressions: new MaintenanceSuppressions(tasks.informer, () => clock.now()),
     log,
     lookup: (key) => holder.controller?.informer.getByKey(key),
     remove: forget,
@@ -230,13 +237,27 @@ export function createHealthCheckSystem(
   holder.controller = controller;
   controller.informer.on({ delete: (hc) => void forget(objectKey(hc)) });
 
+  const recheck = (old: SuppressingTask | undefined, next: SuppressingTask | undefined): void => {
+    const namespace = (next ?? old)?.metadata.namespace;
+    for (const name of affectedChecks(old, next)) engine.runNow(objectKey({ namespace, name }));
+  };
+  tasks.informer.on({
+    add: (t) => recheck(undefined, t),
+    update: (o, n) => recheck(o, n),
+    delete: (t) => recheck(t, undefined),
+  });
+
   const probes: Runnable = {
     name: "probe-engine",
     needsLeaderElection: true,
-    start: () => engine.start(),
+    async start() {
+      await tasks.start();
+      await engine.start();
+    },
     async stop(deadlineMs) {
       await engine.stop(deadlineMs);
       await secrets.stop();
+      await tasks.stop();
     },
   };
   return {

@@ -7,8 +7,14 @@
 // carries a stale write decision (the engine learns of a write only when it
 // completes): it is checked again against what was actually written last, so
 // a slow API server does not turn into two writes per refresh.
+//
+// A Critical check named by an active MaintenanceTask run (suppression.ts)
+// opens no Incident: its status says which run suppresses it (suppressedBy),
+// with one IncidentSuppressed Event when that starts; when the run ends, the
+// next report of a still-Critical check opens the Incident at once.
 import { redactText } from "../../lib/redact.ts";
 import { healthCheckDescriptor, stateChangeReason } from "../../crds/index.ts";
+import { HealthCheckEventReason } from "../../crds/healthcheck.ts";
 import {
   DEFAULT_STATUS_INTERVAL_MS,
   shouldWriteStatus,
@@ -27,13 +33,21 @@ import type {
   IncidentSourceRef,
   OpenIncidentRequest,
 } from "../incident/source.ts";
-import { applyReport, type HealthCheckObject as HealthCheck, type Status } from "./status.ts";
+import {
+  applyReport,
+  type HealthCheckObject as HealthCheck,
+  type ReportStatusInput,
+  type Status,
+} from "./status.ts";
+import type { Suppression } from "./suppression.ts";
 
 export interface ReportHandlerDeps {
   client: KubeClient;
   events: EventRecorder;
   /** The Incident source API (controllers/incident/source.ts). */
   incidents: IncidentSourceApi;
+  /** The MaintenanceTask run suppressing a check's Incidents now, if any (suppression.ts). */
+  suppressions: { find(check: HealthCheck): Promise<Suppression | undefined> };
   log: Logger;
   /** The cached HealthCheck of a key (undefined once deleted). */
   lookup: (key: string) => HealthCheck | undefined;
@@ -94,34 +108,89 @@ export class ReportHandler {
     }
     if (report.transition) await this.recordTransition(check, report);
     const due = this.due(report);
-    const incident = await this.incidents(check, report, due).catch((err: unknown) => {
-      // The status write goes ahead; the next Critical write retries the Incident.
+    const suppression = await this.suppression(check, report);
+    const incident = await this.incidentChange(check, report, due, suppression);
+    const suppressedBy = suppression?.text ?? null;
+    if (!due && incident === undefined && !suppressionChanged(check, suppressedBy)) return;
+    const started = await this.writeStatus(check, report, { incident, suppressedBy });
+    if (started && suppression) await this.recordSuppressed(check, report, suppression);
+  }
+
+  /** The incidentRef change; a failure is logged, and the next Critical write retries it. */
+  private async incidentChange(
+    check: HealthCheck,
+    report: CheckReport,
+    due: boolean,
+    suppression: Suppression | undefined,
+  ): Promise<string | null | undefined> {
+    try {
+      return await this.incidents(check, report, due, suppression);
+    } catch (err) {
       this.deps.log.error(
         { hc: report.key, err: redactText(errorMessage(err)) },
         "Failed to update Incident",
       );
       return undefined;
-    });
-    if (!due && incident === undefined) return;
+    }
+  }
+
+  /** Writes the report's status; true when the write started a suppression (judged on the fresh read). */
+  private async writeStatus(
+    check: HealthCheck,
+    report: CheckReport,
+    change: Pick<ReportStatusInput, "incident" | "suppressedBy">,
+  ): Promise<boolean> {
+    let started = false;
     try {
       await updateStatus<HealthCheck, Status>(
         this.deps.client,
         { kind: healthCheckDescriptor, namespace: check.metadata.namespace, name: report.name },
-        (status) => applyReport(status, { fields: report.status, now: this.deps.now(), incident }),
-      );
-      report.markWritten();
-      this.deps.log.debug(
-        { hc: report.key, state: report.status.state, reasons: report.decision.reasons },
-        "Wrote HealthCheck status",
-      );
-      this.written.set(
-        report.key,
-        writtenStatus(report.status, Date.parse(report.status.lastProbeTime)),
+        (status) => {
+          started = !!change.suppressedBy && status.suppressedBy !== change.suppressedBy;
+          applyReport(status, { fields: report.status, now: this.deps.now(), ...change });
+        },
       );
     } catch (err) {
       if (!isNotFound(err)) throw err;
       await this.deps.remove(report.key);
+      return false;
     }
+    report.markWritten();
+    this.deps.log.debug(
+      { hc: report.key, state: report.status.state, reasons: report.decision.reasons },
+      "Wrote HealthCheck status",
+    );
+    this.written.set(
+      report.key,
+      writtenStatus(report.status, Date.parse(report.status.lastProbeTime)),
+    );
+    return started;
+  }
+
+  /** The run suppressing the check's Incident: only a Critical check with an Incident policy has one. */
+  private async suppression(
+    check: HealthCheck,
+    report: CheckReport,
+  ): Promise<Suppression | undefined> {
+    if (report.status.state !== "Critical" || !check.spec.incident?.enabled) return undefined;
+    return this.deps.suppressions.find(check);
+  }
+
+  private async recordSuppressed(
+    check: HealthCheck,
+    report: CheckReport,
+    suppression: Suppression,
+  ): Promise<void> {
+    const until = new Date(suppression.until).toISOString();
+    this.deps.log.info(
+      { hc: report.key, task: suppression.task, job: suppression.job, until },
+      "Suppressed Incident during maintenance",
+    );
+    await this.deps.events.normal(
+      check,
+      HealthCheckEventReason.IncidentSuppressed,
+      `Critical, but Incidents are suppressed while ${suppression.text} runs (until ${until} at the latest): ${redactText(report.status.message)}`,
+    );
   }
 
   private async recordTransition(check: HealthCheck, report: CheckReport): Promise<void> {
@@ -133,15 +202,20 @@ export class ReportHandler {
     else await this.deps.events.normal(check, reason, message);
   }
 
-  /** Opens, refreshes or resolves the check's Incident; returns the incidentRef change. */
+  /**
+   * Opens, refreshes or resolves the check's Incident; returns the incidentRef
+   * change. Suppressed: neither opens nor refreshes. A suppression that just
+   * ended (status still names it) opens at once, without waiting for a write.
+   */
   private async incidents(
     check: HealthCheck,
     report: CheckReport,
     due: boolean,
+    suppression: Suppression | undefined,
   ): Promise<string | null | undefined> {
     const policy = check.spec.incident;
-    if (!policy?.enabled) return undefined;
-    if (opensIncident(report, due)) {
+    if (!policy?.enabled || suppression) return undefined;
+    if (opensIncident(report, due || !!check.status?.suppressedBy)) {
       return this.deps.incidents.open(
         incidentRequest(check, {
           severity: policy.severity,
@@ -165,6 +239,11 @@ export class ReportHandler {
     });
     return resolved.length > 0 || check.status?.incidentRef ? null : undefined;
   }
+}
+
+/** Whether status.suppressedBy (as cached) differs from what it should say now. */
+function suppressionChanged(check: HealthCheck, suppressedBy: string | null): boolean {
+  return (check.status?.suppressedBy ?? null) !== suppressedBy;
 }
 
 /** A check as the source of its Incidents. */

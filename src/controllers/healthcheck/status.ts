@@ -45,6 +45,8 @@ export interface ReportStatusInput {
   now: number;
   /** The open Incident's name; null removes incidentRef; undefined leaves it. */
   incident?: string | null;
+  /** The run suppressing the Incident (suppressedBy); null removes it; undefined leaves it. */
+  suppressedBy?: string | null;
 }
 
 /** Applies a probe report's fields to a status (in place). */
@@ -57,6 +59,8 @@ export function applyReport(status: Status, input: ReportStatusInput): void {
   setCondition(status, healthyCondition(input.fields.state, message), undefined, input.now);
   if (input.incident === null) delete status.incidentRef;
   else if (input.incident !== undefined) status.incidentRef = { name: input.incident };
+  if (input.suppressedBy === null) delete status.suppressedBy;
+  else if (input.suppressedBy !== undefined) status.suppressedBy = input.suppressedBy;
 }
 
 export interface ReconcileStatusInput {

@@ -43,6 +43,7 @@ export * from "./metadata.ts";
 export * from "./plan.ts";
 export { JobRunEventReason, JobRunReason } from "../../crds/conditions.ts";
 export * from "./results.ts";
+export * from "./run-incidents.ts";
 export * from "./session.ts";
 export * from "./types.ts";
 export * from "./watchdog.ts";

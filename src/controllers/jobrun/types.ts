@@ -112,6 +112,8 @@ export interface RunnerResult {
   details?: Record<string, unknown>;
   error?: string;
   data?: unknown;
+  /** The worst finding of the run ("critical" asks for a response: an Incident). */
+  severity?: string;
 }
 
 /** A finished run: its record, and what the owning kind reads from the runner's result. */

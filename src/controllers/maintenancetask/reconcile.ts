@@ -15,8 +15,10 @@
 //      Warning Event, and the task looks again after a minute;
 //   5. return the status mutator, the Events (plan, then run results), the
 //      re-queue (next schedule time or watchdog deadline) and, as afterStatus,
+//      the Incident of the runs recorded here (incidents.ts: a failure or a
+//      critical finding opens or repeats it, a clean success resolves it) and
 //      the pruning of old Jobs: the kit writes status once, then the Events,
-//      then prunes.
+//      then the Incident, then prunes.
 // The Job mechanics are jobrun's; what is MaintenanceTask's is the pod per
 // task type (job-builder.ts), the capacity samples and the status.
 import { RUN_NOW_ANNOTATION } from "../../crds/common.ts";
@@ -40,7 +42,6 @@ import {
   pruneFinished,
   recordEvents,
   runWatchdog,
-  sessionPayloads,
   startRun,
   stopRuns,
   wakeAfter,
@@ -49,12 +50,14 @@ import {
   requeueWhileHeld,
   type Blocked,
   type JobRunOptions,
+  type RunRecord,
   type RunSession,
   type SchedulePlan,
   type WatchdogTimes,
 } from "../jobrun/index.ts";
 import type { KindResult } from "../kit/index.ts";
 import { resolveBackupRef, type BackupStorage } from "./backup-ref.ts";
+import { reportRunIncidents } from "./incidents.ts";
 import { buildJob, TASK_LABEL } from "./job-builder.ts";
 import { capacitySampleOf, mergeCapacitySamples } from "./samples.ts";
 import { limitsOf, recordedNames, statusMutator } from "./status.ts";
@@ -67,13 +70,30 @@ export interface MaintenanceTask extends KubeObject {
 
 export type MaintenanceTaskOptions = JobRunOptions;
 
-type Session = RunSession<CapacitySample>;
+/** What a finished run's result gives the task: its capacity sample, and whether it is critical. */
+interface RunPayload {
+  sample?: CapacitySample | undefined;
+  critical: boolean;
+}
+
+type Session = RunSession<RunPayload>;
+
+/** The capacity samples of the runs read in this reconcile. */
+function samplesOf(session: Session): CapacitySample[] {
+  return session.finished.flatMap((f) => (f.payload?.sample ? [f.payload.sample] : []));
+}
+
+/** Jobs read in this reconcile whose runner marked a critical finding. */
+function criticalRuns(session: Session): Set<string> {
+  return new Set(session.finished.filter((f) => f.payload?.critical).map((f) => f.record.job));
+}
 
 /** What one reconcile works on. */
 interface TaskReconcile {
   task: MaintenanceTask;
   spec: MaintenanceTaskSpec;
   session: Session;
+  ctx: ReconcileContext;
   options: MaintenanceTaskOptions;
   /** databaseRestore: its BackupPolicy's storage, or why its runs are held back. */
   storage?: BackupStorage | undefined;
@@ -91,27 +111,34 @@ async function startRuns(r: TaskReconcile, plan: SchedulePlan): Promise<void> {
     namespace: task.metadata.namespace!,
     uid: task.metadata.uid!,
     spec: r.spec,
-    capacitySamples: mergeCapacitySamples(task.status?.capacitySamples, sessionPayloads(session)),
+    capacitySamples: mergeCapacitySamples(task.status?.capacitySamples, samplesOf(session)),
     backupStorage: r.storage,
   };
   for (const run of plan.start)
     await startRun(session, buildJob(owner, run, r.options.runnerImage), run.trigger);
 }
 
+function ownerRef(task: MaintenanceTask) {
+  const m = task.metadata;
+  return { namespace: m.namespace!, name: m.name!, uid: m.uid! };
+}
+
 function resultOf(
-  { task, spec, session, blocked }: TaskReconcile,
+  { task, spec, session, ctx, blocked }: TaskReconcile,
   plan: SchedulePlan,
   times: WatchdogTimes & { nowMs: number },
 ): KindResult<MaintenanceTaskStatus> {
+  let recorded: RunRecord[] = [];
   const status = statusMutator({
     spec,
     plan,
     records: session.records,
-    samples: sessionPayloads(session),
+    samples: samplesOf(session),
     active: activeRuns(session),
     existing: existingJobNames(session),
     now: session.now,
     blocked,
+    onRecorded: (records) => (recorded = records),
   });
   const next = spec.suspend ? undefined : plan.next;
   const requeueAfter = requeueWhileHeld(wakeAfter(session, { ...times, next }), blocked);
@@ -121,6 +148,12 @@ function resultOf(
     ...(requeueAfter !== undefined ? { requeueAfter } : {}),
     afterStatus: async () => {
       logRecords(session);
+      await reportRunIncidents(ctx, {
+        source: { kind: "MaintenanceTask", ...ownerRef(task) },
+        policy: spec.incident,
+        records: recorded,
+        critical: criticalRuns(session),
+      });
       await pruneFinished(session, limitsOf(spec));
     },
   };
@@ -145,6 +178,7 @@ export async function reconcileMaintenanceTask(
     task,
     spec,
     session,
+    ctx,
     options,
     ...(ref !== undefined && "storage" in ref ? { storage: ref.storage } : {}),
     ...(ref !== undefined && "blocked" in ref ? { blocked: ref.blocked } : {}),
@@ -154,9 +188,10 @@ export async function reconcileMaintenanceTask(
     graceMs: options.watchdogGraceMs ?? DEFAULT_WATCHDOG_GRACE_MS,
   };
   const type = taskType(spec.task);
-  await collectFinished(session, recordedNames(task.status), (record, runner) =>
-    capacitySampleOf(type, record, runner),
-  );
+  await collectFinished(session, recordedNames(task.status), (record, runner) => ({
+    sample: capacitySampleOf(type, record, runner),
+    critical: record.result === "Succeeded" && runner?.severity === "critical",
+  }));
   await runWatchdog(session, times);
   const plan = r.blocked ? heldPlan(planFor(r)) : planFor(r);
   await stopRuns(session, plan.stop);

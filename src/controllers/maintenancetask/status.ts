@@ -43,6 +43,12 @@ export interface StatusInput {
   now: Date;
   /** Runs held back (databaseRestore whose BackupPolicy is missing): Ready=False with this. */
   blocked?: Blocked | undefined;
+  /**
+   * Told at each application which final records the status did not hold yet
+   * (this reconcile's and vanished runs): the last call is what the write
+   * recorded, so a reconcile on a stale cache reports nothing twice.
+   */
+  onRecorded?: ((records: RunRecord[]) => void) | undefined;
 }
 
 export function limitsOf(spec: MaintenanceTaskSpec): HistoryLimits {
@@ -150,6 +156,7 @@ export function statusMutator(input: StatusInput) {
       now: input.now,
     });
     const fresh = [...input.records, ...vanished];
+    input.onRecorded?.(fresh.filter((r) => !recorded.has(r.job)));
     status.observedGeneration = generation;
     const type = taskType(input.spec.task);
     if (type) status.task = type;

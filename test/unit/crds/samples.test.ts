@@ -158,6 +158,7 @@ describe("Given the operations guide's maintenance schedule", () => {
     expect(bp.spec).toMatchObject({ schedule: "0 1 * * *", timeout: "60m", format: "custom" });
     expect(bp.spec.retention).toMatchObject({ keepDaily: 7, keepWeekly: 4, keepMonthly: 6 });
     expect(bp.spec.verify?.enabled).toBe(true);
+    expect(bp.spec.incident).toEqual({ enabled: true, severity: "high" });
   });
 
   it("Then the restore example restores postgres-nightly into a new database, suspended until run-now", () => {

@@ -98,10 +98,10 @@ describe("sourceDatabase and dumpOf", () => {
     });
     expect(sourceDatabase(two, "billing")).toBe("billing");
     expect(() => sourceDatabase(two)).toThrow(
-      'backup 20261201T010000Z holds 2 databases (app, billing): name one in "database"',
+      "backup 20261201T010000Z holds 2 databases (app, billing): name one in spec.task.databaseRestore.sourceDatabase",
     );
     expect(() => sourceDatabase(two, "other")).toThrow(
-      "backup 20261201T010000Z has no database other (it has: app, billing)",
+      "spec.task.databaseRestore.sourceDatabase: backup 20261201T010000Z has no database other (it has: app, billing)",
     );
   });
 

@@ -123,6 +123,24 @@ describe("Given a task result larger than a termination message", () => {
     expect(other.data).toBeUndefined();
   });
 
+  it("keeps the run's severity, the controller's cue for a critical finding, when data must go", () => {
+    const details = Object.fromEntries(
+      Array.from({ length: 32 }, (_, i) => [`key${i}`, "v".repeat(200)]),
+    );
+    const findings = Array.from({ length: 200 }, (_, i) => ({ severity: "critical", n: i }));
+    const r = completeResult(
+      "capacityCheck",
+      FIXED,
+      { summary: "capacity critical", details, data: { findings }, severity: "critical" },
+      clock,
+    );
+    expect(size(r)).toBeLessThanOrEqual(MAX_RESULT_BYTES);
+    expect(r.result).toBe("Succeeded");
+    expect(r.severity).toBe("critical");
+    const clean = completeResult("logCleanup", FIXED, { summary: "ok", details: {} }, clock);
+    expect(clean).not.toHaveProperty("severity");
+  });
+
   it("stays within the bound even when the summary and details are huge", () => {
     const details = Object.fromEntries(
       Array.from({ length: 40 }, (_, i) => [`key${i}`, "v".repeat(300)]),

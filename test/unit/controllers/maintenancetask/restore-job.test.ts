@@ -132,6 +132,19 @@ describe("Given a databaseRestore task with dropExisting and restoreGlobals", ()
   });
 });
 
+describe("Given a databaseRestore task naming sourceDatabase", () => {
+  it("Then the runner gets it as `database`, the one of a multi-database backup it restores", () => {
+    const job = build(restoreTask({ sourceDatabase: "billing" }), STORAGE);
+    expect(configOf(job)).toMatchObject({ database: "billing" });
+    expect(configOf(job)).not.toHaveProperty("sourceDatabase");
+    expect(DatabaseRestoreConfig.parse(configOf(job)).database).toBe("billing");
+  });
+
+  it("When it is not set, then the runner gets no `database` (a one-database backup needs none)", () => {
+    expect(configOf(build(restoreTask(), STORAGE))).not.toHaveProperty("database");
+  });
+});
+
 describe("Given a databaseRestore task without its BackupPolicy's storage", () => {
   it("Then no Job is built (the reconcile must read the policy first)", () => {
     expect(() => build(restoreTask())).toThrow(/BackupPolicy/);
