@@ -26,7 +26,7 @@ import {
   type HealthStatusFields,
   type Observation,
 } from "../health/check.ts";
-import { realClock, type Clock, type Timer } from "../runtime/clock.ts";
+import { MAX_TIMER_DELAY_MS, realClock, type Clock, type Timer } from "../runtime/clock.ts";
 import { log as rootLog, type Logger } from "../runtime/log.ts";
 import type { Runnable } from "../runtime/runnable.ts";
 import { TimerHeap } from "./heap.ts";
@@ -40,6 +40,7 @@ import { CheckResourcePool } from "./pool.ts";
 import { defaultProbes, runProbe, type ProbeRegistry } from "./registry.ts";
 import type { ProbeResult, ProbeTarget } from "./types.ts";
 import { errorMessage } from "../lib/errors.ts";
+import { redactText } from "../lib/redact.ts";
 import { sha256Hex } from "../lib/hash.ts";
 
 export const DEFAULT_CONCURRENCY = 8;
@@ -363,7 +364,11 @@ export class ProbeEngine implements Runnable {
     const done = this.execute(entry, controller)
       .catch((err: unknown) => {
         this.log.error(
-          { namespace: entry.def.namespace, name: entry.def.name, err: errorMessage(err) },
+          {
+            namespace: entry.def.namespace,
+            name: entry.def.name,
+            err: redactText(errorMessage(err)),
+          },
           "Failed to handle probe result",
         );
       })
@@ -420,7 +425,13 @@ export class ProbeEngine implements Runnable {
       if (controller.signal.aborted) onAbort();
       else controller.signal.addEventListener("abort", onAbort, { once: true });
     });
-    const ctx = { signal: controller.signal, timeoutMs, pool: entry.pool };
+    // Libraries arm their own timers from it (connect and command timeouts) or
+    // send it to the server (statement_timeout, an int4 of ms): keep it in range.
+    const ctx = {
+      signal: controller.signal,
+      timeoutMs: Math.min(timeoutMs, MAX_TIMER_DELAY_MS),
+      pool: entry.pool,
+    };
     const probing = runProbe(this.probes, target, ctx).catch((err: unknown): ProbeResult => ({
       ok: false,
       latencyMs: 0,
@@ -455,7 +466,7 @@ export class ProbeEngine implements Runnable {
       .then(() => this.onReport(report))
       .catch((err: unknown) => {
         this.log.error(
-          { namespace: def.namespace, name: def.name, err: errorMessage(err) },
+          { namespace: def.namespace, name: def.name, err: redactText(errorMessage(err)) },
           "Failed to deliver probe report",
         );
       });
@@ -473,7 +484,7 @@ export class ProbeEngine implements Runnable {
         target: def.target.type,
         from: t.from,
         to: t.to,
-        message: status.message,
+        message: redactText(status.message),
       },
       "Changed HealthCheck state",
     );

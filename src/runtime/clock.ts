@@ -1,6 +1,8 @@
 // An injectable clock, so that back-off, rate limits, delayed work and
 // watchdogs can be tested without real time. Production code takes a `Clock`
 // (default `realClock`); unit tests pass a `FakeClock` and advance it.
+// Every timer of the real clock is capped at Node's limit and re-armed, so no
+// caller can schedule past it by mistake (see cappedTimer).
 
 /** A scheduled callback that can be cancelled. */
 export interface Timer {
@@ -34,18 +36,50 @@ function sleepWith(clock: Clock, ms: number, signal?: AbortSignal): Promise<void
   });
 }
 
-/** The wall clock. Timers are unref'd so they never keep the process alive. */
-export const realClock: Clock = {
-  now: () => Date.now(),
-  setTimer(fn, ms) {
-    const handle = setTimeout(fn, Math.max(0, ms));
-    handle.unref();
-    return { cancel: () => clearTimeout(handle) };
-  },
-  sleep(ms, signal) {
-    return sleepWith(realClock, ms, signal);
-  },
+/**
+ * Node's longest timer delay, 2^31−1 ms (about 24.8 days). Node fires a
+ * setTimeout with a longer delay after 1 ms, which turns a requeue at a
+ * yearly slot into a hot loop.
+ */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/** The host's one-shot timer, for delays up to MAX_TIMER_DELAY_MS; returns its cancel function. */
+export type HostTimer = (fn: () => void, ms: number) => () => void;
+
+/** Node's setTimeout, unref'd so that a timer never keeps the process alive. */
+const nodeTimer: HostTimer = (fn, ms) => {
+  const handle = setTimeout(fn, ms);
+  handle.unref();
+  return () => clearTimeout(handle);
 };
+
+/**
+ * Runs fn after ms on a host timer that waits at most MAX_TIMER_DELAY_MS: a
+ * longer delay waits the limit, then re-arms for the rest. Infinity never
+ * fires; a negative or NaN delay fires at once (as setTimeout does).
+ */
+export function cappedTimer(host: HostTimer, fn: () => void, ms: number): Timer {
+  let cancelStep: () => void = () => undefined;
+  const arm = (remaining: number): void => {
+    const step = Math.min(remaining, MAX_TIMER_DELAY_MS);
+    cancelStep = host(() => (remaining > step ? arm(remaining - step) : fn()), step);
+  };
+  arm(Number.isNaN(ms) ? 0 : Math.max(0, ms));
+  return { cancel: () => cancelStep() };
+}
+
+/** A clock on a host timer, every delay capped and re-armed (see cappedTimer). */
+export function hostClock(host: HostTimer, now: () => number = () => Date.now()): Clock {
+  const clock: Clock = {
+    now,
+    setTimer: (fn, ms) => cappedTimer(host, fn, ms),
+    sleep: (ms, signal) => sleepWith(clock, ms, signal),
+  };
+  return clock;
+}
+
+/** The wall clock on Node's timers. Timers are unref'd so they never keep the process alive. */
+export const realClock: Clock = hostClock(nodeTimer);
 
 interface FakeTimer {
   id: number;

@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { rename, writeFile } from "node:fs/promises";
 import type { Registry } from "prom-client";
 import type { BindAddress } from "./config.ts";
+import { realClock, type Timer } from "./clock.ts";
 import { log as rootLog, type Logger } from "./log.ts";
 import { registry as defaultRegistry } from "./metrics.ts";
 import type { Runnable } from "./runnable.ts";
@@ -116,18 +117,16 @@ export class HttpServer implements Runnable {
     this.server = undefined;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(
-        () => {
-          server.closeAllConnections();
-          resolve();
-        },
-        Math.max(0, deadlineMs),
-      );
+      // The real clock: the deadline comes from a flag and may exceed Node's timer limit.
+      timer = realClock.setTimer(() => {
+        server.closeAllConnections();
+        resolve();
+      }, deadlineMs);
     });
     await Promise.race([closed, deadline]);
-    clearTimeout(timer);
+    timer?.cancel();
     this.logger.info("Stopped HTTP server");
   }
 
