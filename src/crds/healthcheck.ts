@@ -87,7 +87,11 @@ const BodyMatch = withRules(
   z
     .strictObject({
       contains: text(1024, "The body must contain this text.").optional(),
-      regex: text(1024, "The body must match this regular expression (RE2 syntax).").optional(),
+      regex: text(
+        1024,
+        "The body must match this regular expression somewhere (RE2 syntax, matched in time " +
+          "linear in the body; lookarounds and backreferences are rejected).",
+      ).optional(),
     })
     .describe("Expected response body; the probe fails when it does not match."),
   [

@@ -1,11 +1,13 @@
 // HTTP probe: one request per probe over a keep-alive agent kept per check;
-// status, optional body match, latency, and the error rate over the recent
-// probes. A timeout aborts the request and destroys its socket.
+// status, optional body match (its regex on RE2, see re2.ts), latency, and
+// the error rate over the recent probes. A timeout aborts the request and
+// destroys its socket.
 import http from "node:http";
 import https from "node:https";
 import type { HttpProbeTarget, Metric, Probe, ProbeContext, ResourcePool } from "./types.ts";
 import { errorMessage } from "../lib/errors.ts";
 import { abortMessage, failed, metric, round, stopwatch } from "./util.ts";
+import { compileBodyPattern, type BodyPattern } from "./re2.ts";
 
 const MAX_REDIRECTS = 5;
 const MAX_BODY_BYTES = 1 << 20;
@@ -178,10 +180,22 @@ function expectedText(expected: number[] | undefined): string {
   return expected && expected.length > 0 ? expected.join(", ") : "200-399";
 }
 
-/** Why the body does not match, or undefined when it does. */
+/** The check's compiled body pattern: compiled once, again only when the pattern changes. */
+export function cachedBodyPattern(pool: ResourcePool, pattern: string): BodyPattern {
+  return pool.get("http-body-pattern", {
+    configKey: pattern,
+    create: () => compileBodyPattern(pattern),
+  });
+}
+
+/**
+ * Why the body does not match, or undefined when it does. The regex runs on
+ * RE2 (linear time); `compile` lets the probe reuse the check's compiled one.
+ */
 export function bodyMismatch(
   body: string | undefined,
   match: HttpProbeTarget["bodyMatch"],
+  compile: (pattern: string) => BodyPattern = compileBodyPattern,
 ): string | undefined {
   if (!match) return undefined;
   const text = body ?? "";
@@ -189,13 +203,13 @@ export function bodyMismatch(
     return "Response body does not contain the expected text";
   }
   if (match.regex !== undefined) {
-    let re: RegExp;
+    let pattern: BodyPattern;
     try {
-      re = new RegExp(match.regex);
+      pattern = compile(match.regex);
     } catch (err) {
       return `Invalid bodyMatch regex: ${errorMessage(err)}`;
     }
-    if (!re.test(text)) return `Response body does not match /${match.regex}/`;
+    if (!pattern.test(text)) return `Response body does not match /${match.regex}/`;
   }
   return undefined;
 }
@@ -234,7 +248,7 @@ export const httpProbe: Probe<HttpProbeTarget> = async (target, ctx) => {
   const statusLine = `HTTP ${res.status} ${res.statusText}`.trim();
   const problem = !isExpectedStatus(res.status, target.expectedStatusCodes)
     ? `Unexpected status ${statusLine} (expected ${expectedText(target.expectedStatusCodes)})`
-    : bodyMismatch(res.body, target.bodyMatch);
+    : bodyMismatch(res.body, target.bodyMatch, (pattern) => cachedBodyPattern(ctx.pool, pattern));
   const metrics = withErrorRate(base, window, problem === undefined);
   if (problem) return failed(problem, ms, metrics);
   return { ok: true, latencyMs: ms, message: statusLine, metrics };
