@@ -8,7 +8,10 @@
 
 export const REDACTED = "[REDACTED]";
 
-const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi;
+// The userinfo runs to the LAST "@" before the path: a password may hold an
+// unencoded "@" (postgres://u:p@ss@host), and stopping at the first one would
+// leave the rest of it in the text.
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^\s/]*@/gi;
 const SECRET_PAIR = /(password|passwd|pwd|token|secret)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi;
 
 /** Removes credentials from free text: userinfo in URLs and password=… style pairs. */

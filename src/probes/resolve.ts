@@ -5,6 +5,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { HealthCheckTarget, PostgresTarget } from "../crds/healthcheck.ts";
 import type { PostgresProbeTarget, ProbeTarget } from "./types.ts";
 import type { z } from "zod";
+import { parseConnectionUri } from "../lib/uri.ts";
 
 /** Decoded Secret data (key → UTF-8 value). */
 export type SecretData = Record<string, string>;
@@ -74,12 +75,8 @@ export function sslFor(mode: string | undefined | null): PostgresProbeTarget["ss
 }
 
 function fromUri(uri: string, secretName: string): Omit<PostgresProbeTarget, "type"> {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    throw invalid(`Secret ${secretName}: key uri is not a valid URI`);
-  }
+  const url = parseConnectionUri(uri);
+  if (url === undefined) throw invalid(`Secret ${secretName}: key uri is not a valid URI`);
   if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") {
     throw invalid(`Secret ${secretName}: key uri must start with postgresql://`);
   }

@@ -7,6 +7,7 @@
 //   PGSSLMODE.
 // Redis: PAKE_REDIS_URL (or REDIS_URL), redis:// or rediss://.
 import type { ClientConfig } from "pg";
+import { hasMalformedEscape, parseConnectionUri } from "../lib/uri.ts";
 import type { TaskContext } from "./types.ts";
 
 export const DATABASE_URL_ENV = "PAKE_DATABASE_URL";
@@ -22,8 +23,7 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === "" ? undefined : value;
 }
 
-function fromUri(uri: string, database: string | undefined): ClientConfig {
-  const url = new URL(uri);
+function fromUri(url: URL, database: string | undefined): ClientConfig {
   if (database !== undefined) url.pathname = `/${encodeURIComponent(database)}`;
   return { connectionString: url.toString() };
 }
@@ -54,10 +54,25 @@ export function hasDatabaseEnv(env: Env): boolean {
   );
 }
 
+/**
+ * The environment's database URI (PAKE_DATABASE_URL, else DATABASE_URL),
+ * parsed; undefined when neither is set. A malformed one throws a message
+ * naming the variable, never its value (it holds a password).
+ */
+export function databaseUri(env: Env): URL | undefined {
+  const variable =
+    nonEmpty(env[DATABASE_URL_ENV]) !== undefined ? DATABASE_URL_ENV : "DATABASE_URL";
+  const uri = nonEmpty(env[variable]);
+  if (uri === undefined) return undefined;
+  const url = parseConnectionUri(uri);
+  if (url === undefined) throw new Error(`${variable} is not a valid URI`);
+  return url;
+}
+
 /** A pg client config for `database` (default: the one in the environment). */
 export function postgresConfig(env: Env, database?: string): ClientConfig {
-  const uri = nonEmpty(env[DATABASE_URL_ENV]) ?? nonEmpty(env.DATABASE_URL);
-  const base = uri !== undefined ? fromUri(uri, database) : fromLibpq(env, database);
+  const url = databaseUri(env);
+  const base = url !== undefined ? fromUri(url, database) : fromLibpq(env, database);
   return {
     ...base,
     application_name: "pake-operator-task",
@@ -67,9 +82,12 @@ export function postgresConfig(env: Env, database?: string): ClientConfig {
 
 /** The Redis URL; throws a message naming the variables when none is set. */
 export function redisUrl(env: Env): string {
-  const url = nonEmpty(env[REDIS_URL_ENV]) ?? nonEmpty(env.REDIS_URL);
+  const variable = nonEmpty(env[REDIS_URL_ENV]) !== undefined ? REDIS_URL_ENV : "REDIS_URL";
+  const url = nonEmpty(env[variable]);
   if (url === undefined) {
     throw new Error(`no Redis URL: set ${REDIS_URL_ENV} (from a Secret with secretKeyRef)`);
   }
+  // Only the escapes are checked: ioredis also takes "host:port" without a scheme.
+  if (hasMalformedEscape(url)) throw new Error(`${variable} is not a valid URI`);
   return url;
 }

@@ -1,51 +1,34 @@
-// Glob-ish file name patterns: * and ? (not across "/"), ** (across "/"),
-// [abc], [a-z], [!abc]. A pattern without "/" matches the file's base name;
-// one with "/" matches the path relative to the cleaned directory.
+// File name patterns for logCleanup, matched by minimatch (the glob library
+// npm and ESLint use), because the task deletes what they match: * and ?
+// (not across "/"), ** (across "/"), [abc], [!a-z], braces {log,gz} and
+// {1..3}, and "\" escaping the next character. A file or directory whose name
+// starts with "." matches only where the pattern spells the dot. A pattern
+// without "/" matches a file's name at any depth; one with "/" matches the path
+// relative to the cleaned directory. A leading "!" or "#" is part of a name,
+// never "everything but" or a comment.
+import { braceExpand, Minimatch, type MinimatchOptions } from "minimatch";
 
-function classToRegExp(
-  pattern: string,
-  start: number,
-): { source: string; end: number } | undefined {
-  const close = pattern.indexOf("]", start + 2);
-  if (close < 0) return undefined;
-  let body = pattern.slice(start + 1, close);
-  const negate = body.startsWith("!") || body.startsWith("^");
-  if (negate) body = body.slice(1);
-  const escaped = body.replace(/[\\\]^]/g, "\\$&");
-  return { source: `[${negate ? "^" : ""}${escaped}]`, end: close };
-}
+/** Patterns a single pattern may expand to through braces. */
+export const MAX_BRACE_EXPANSIONS = 256;
 
-function tokenToRegExp(pattern: string, i: number): { source: string; end: number } {
-  const c = pattern[i]!;
-  if (c === "*" && pattern[i + 1] === "*") {
-    // "**/" also matches no directory at all.
-    if (pattern[i + 2] === "/") return { source: "(?:.*/)?", end: i + 2 };
-    return { source: ".*", end: i + 1 };
-  }
-  if (c === "*") return { source: "[^/]*", end: i };
-  if (c === "?") return { source: "[^/]", end: i };
-  if (c === "[") {
-    const cls = classToRegExp(pattern, i);
-    if (cls !== undefined) return cls;
-  }
-  return { source: c.replace(/[.+^${}()|[\]\\*?]/g, "\\$&"), end: i };
-}
+const OPTIONS: MinimatchOptions = {
+  dot: false,
+  nonegate: true,
+  nocomment: true,
+  platform: "linux",
+  braceExpandMax: MAX_BRACE_EXPANSIONS,
+};
 
-export function globToRegExp(pattern: string): RegExp {
-  let source = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const token = tokenToRegExp(pattern, i);
-    source += token.source;
-    i = token.end;
-  }
-  return new RegExp(`^${source}$`);
+/** Undefined when the pattern is usable, else why not. */
+export function globProblem(pattern: string): string | undefined {
+  const expanded = braceExpand(pattern, { ...OPTIONS, braceExpandMax: MAX_BRACE_EXPANSIONS + 1 });
+  return expanded.length > MAX_BRACE_EXPANSIONS
+    ? `expands through braces to more than ${MAX_BRACE_EXPANSIONS} patterns`
+    : undefined;
 }
 
 /** A matcher for a list of patterns against a relative path ("a/b/app.log"). */
 export function globMatcher(patterns: readonly string[]): (relativePath: string) => boolean {
-  const compiled = patterns.map((p) => ({ re: globToRegExp(p), onPath: p.includes("/") }));
-  return (relativePath) => {
-    const base = relativePath.slice(relativePath.lastIndexOf("/") + 1);
-    return compiled.some((c) => c.re.test(c.onPath ? relativePath : base));
-  };
+  const compiled = patterns.map((p) => new Minimatch(p.includes("/") ? p : `**/${p}`, OPTIONS));
+  return (relativePath) => compiled.some((m) => m.match(relativePath));
 }

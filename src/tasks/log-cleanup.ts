@@ -6,12 +6,17 @@ import { join, relative, sep } from "node:path";
 import { z } from "zod";
 import { AGE_PATTERN, parseDuration } from "../lib/duration.ts";
 import { parseConfig } from "./config.ts";
-import { globMatcher } from "./glob.ts";
+import { globMatcher, globProblem } from "./glob.ts";
 import { runTaskBody } from "./result.ts";
 import type { TaskContext, TaskResult } from "./types.ts";
 
 /** Where the controller mounts the task's PersistentVolumeClaim in the Job. */
 export const DEFAULT_VOLUME_ROOT = "/pake/volume";
+
+function checkPattern(pattern: string, ctx: z.RefinementCtx): void {
+  const problem = globProblem(pattern);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+}
 
 /**
  * The CRD's logCleanup fields (claimName is the controller's business and
@@ -20,7 +25,11 @@ export const DEFAULT_VOLUME_ROOT = "/pake/volume";
 export const LogCleanupConfig = z.object({
   root: z.string().min(1).default(DEFAULT_VOLUME_ROOT),
   path: z.string().min(1).default("/"),
-  patterns: z.array(z.string().min(1).max(256)).min(1).max(16).default(["*.log", "*.log.*"]),
+  patterns: z
+    .array(z.string().min(1).max(256).superRefine(checkPattern))
+    .min(1)
+    .max(16)
+    .default(["*.log", "*.log.*"]),
   maxAge: z.string().regex(AGE_PATTERN, 'an age such as "7d", "36h" or "2w"').default("7d"),
   recursive: z.boolean().default(true),
   dryRun: z.boolean().default(false),

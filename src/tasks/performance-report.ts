@@ -4,6 +4,7 @@
 // the slowest statements when pg_stat_statements is installed. Read-only.
 import type pg from "pg";
 import { z } from "zod";
+import { REDACTED, redactText } from "../lib/redact.ts";
 import { parseConfig } from "./config.ts";
 import { envOf } from "./env.ts";
 import { databasesOf, withClient } from "./postgres.ts";
@@ -118,6 +119,29 @@ async function bloat(client: pg.Client, topN: number): Promise<DatabaseReport["b
   }));
 }
 
+// pg_stat_statements keeps utility statements with their literals, so
+// `ALTER ROLE x PASSWORD '…'` is stored with the password. Statements of the
+// shapes that can carry a credential are reported without their text.
+const CREDENTIAL_STATEMENT = new RegExp(
+  [
+    String.raw`\bpass(?:word|wd)\b`,
+    String.raw`\b(?:create|alter)\s+(?:role|user|group)\b`,
+    String.raw`\buser\s+mapping\b`,
+    String.raw`\b(?:create|alter)\s+server\b`,
+    String.raw`\b(?:create|alter)\s+subscription\b`,
+    String.raw`\bdblink\w*\s*\(`,
+    String.raw`\b(?:pgp_\w+|crypt|encrypt|decrypt|hmac)\s*\(`,
+  ].join("|"),
+  "i",
+);
+
+/** A statement's text as reported: credential-shaped statements hidden, URLs and pairs redacted. */
+export function reportedStatement(text: string): string {
+  if (CREDENTIAL_STATEMENT.test(text))
+    return `${REDACTED} (a statement that may hold a credential)`;
+  return redactText(text);
+}
+
 async function slowStatements(
   client: pg.Client,
   topN: number,
@@ -133,7 +157,7 @@ async function slowStatements(
     )
     .catch(() => ({ rows: [] as Record<string, unknown>[] }));
   return rows.map((r: Record<string, unknown>) => ({
-    query: String(r.query),
+    query: reportedStatement(String(r.query)),
     calls: num(r.calls),
     meanMs: Math.round(num(r.mean) * 100) / 100,
     totalMs: Math.round(num(r.total)),

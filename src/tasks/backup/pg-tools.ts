@@ -3,6 +3,7 @@
 // and how they connect. Credentials reach them through the environment only
 // (PGPASSWORD), never on the command line, where any process could read them.
 import { join } from "node:path";
+import { databaseUri } from "../env.ts";
 import type { BackupCompression, BackupFormat } from "./config.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -113,16 +114,15 @@ function baseEnv(env: Env): Record<string, string> {
  */
 export function toolConnection(env: Env, database: string | undefined): ToolConnection {
   const childEnv = baseEnv(env);
-  const uri = nonEmpty(env.PAKE_DATABASE_URL) ?? nonEmpty(env.DATABASE_URL);
+  const url = databaseUri(env);
   delete childEnv.PAKE_DATABASE_URL;
   delete childEnv.DATABASE_URL;
-  if (uri === undefined) {
+  if (url === undefined) {
     return {
       dbname: database === undefined ? undefined : `dbname=${connValue(database)}`,
       env: childEnv,
     };
   }
-  const url = new URL(uri);
   if (url.password !== "") childEnv.PGPASSWORD = decodeURIComponent(url.password);
   url.password = "";
   if (database !== undefined) url.pathname = `/${encodeURIComponent(database)}`;

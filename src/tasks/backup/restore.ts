@@ -21,7 +21,7 @@ import type pg from "pg";
 import { z } from "zod";
 import { redactText } from "../../lib/redact.ts";
 import { parseConfig } from "../config.ts";
-import { DATABASE_URL_ENV, envOf } from "../env.ts";
+import { databaseUri, envOf } from "../env.ts";
 import { quoteIdent, userTables, withClient } from "../postgres.ts";
 import { runTaskBody } from "../result.ts";
 import type { TaskContext, TaskOutcome, TaskResult } from "../types.ts";
@@ -280,8 +280,8 @@ export async function restoreGlobals(
 
 /** The database the environment names (URI path, PGDATABASE, PGUSER, else "postgres"). */
 export function defaultDatabase(env: Env): string {
-  const uri = env[DATABASE_URL_ENV] || env.DATABASE_URL;
-  if (uri) return decodeURIComponent(new URL(uri).pathname.slice(1)) || "postgres";
+  const url = databaseUri(env);
+  if (url) return decodeURIComponent(url.pathname.slice(1)) || "postgres";
   return env.PGDATABASE || env.PGUSER || "postgres";
 }
 

@@ -11,6 +11,15 @@ describe("Given text that may carry credentials", () => {
     ["postgresql://app:pw@db:5432/app", "postgresql://[REDACTED]@db:5432/app"],
     ["postgresql://app:s3cr3t@db/app", "postgresql://[REDACTED]@db/app"],
     ["connect redis://:hunter2@cache:6379 failed", "connect redis://[REDACTED]@cache:6379 failed"],
+    // an unencoded "@" (or ":") in the password: the userinfo ends at the last "@" of the authority
+    ["postgres://u:p@ss@host/db", "postgres://[REDACTED]@host/db"],
+    ["postgres://u:p@ss@host:5432", "postgres://[REDACTED]@host:5432"],
+    ["redis://:a@b:c@cache:6379/0 refused", "redis://[REDACTED]@cache:6379/0 refused"],
+    ["postgres://u:p?s#s@host/db", "postgres://[REDACTED]@host/db"],
+    [
+      "a postgres://u:p@1@h1/db, b redis://:p@2@h2",
+      "a postgres://[REDACTED]@h1/db, b redis://[REDACTED]@h2",
+    ],
     // key=value pairs (what task results hid as well)
     ["password=hunter2 host=db", "password=[REDACTED] host=db"],
     ['token: "abc def" next', "token: [REDACTED] next"],
