@@ -232,7 +232,15 @@ class ControllerImpl<T extends KubeObject> implements Controller<T> {
   private async runWhenSynced(
     informers: Array<{ waitForSync(): Promise<boolean> }>,
   ): Promise<void> {
-    const synced = await Promise.all(informers.map((i) => i.waitForSync()));
+    // A shared informer may outlive this controller (another user keeps it
+    // running, e.g. still retrying a missing CRD): stopping gives up the wait.
+    const stopped = new Promise<boolean[]>((resolve) =>
+      this.abort.signal.addEventListener("abort", () => resolve([false]), { once: true }),
+    );
+    const synced = await Promise.race([
+      Promise.all(informers.map((i) => i.waitForSync())),
+      stopped,
+    ]);
     if (!synced.every(Boolean) || this.queue.isShuttingDown()) return;
     this.log.info("Caches synced; starting workers");
     await runWorkers({
