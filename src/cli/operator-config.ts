@@ -16,6 +16,7 @@ import {
   type IncidentPolicy,
 } from "../config/incident-policy.ts";
 import { parseDuration } from "../lib/duration.ts";
+import { ProblemsError } from "../lib/problems.ts";
 import type { BindAddress, LeaderElectionConfig, ManagerConfig } from "../runtime/config.ts";
 
 /** Default runner image: the operator's own image at this version. */
@@ -47,13 +48,8 @@ export interface OperatorConfig extends ManagerConfig {
   incidentPolicy: IncidentPolicy;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends ProblemsError {
   override readonly name = "ConfigError";
-  readonly problems: string[];
-  constructor(problems: string[]) {
-    super(problems.join("\n"));
-    this.problems = problems;
-  }
 }
 
 export const SERVICE_ACCOUNT_NAMESPACE_FILE =

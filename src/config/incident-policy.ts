@@ -13,6 +13,7 @@ import { z } from "zod";
 import { parse as parseYaml } from "yaml";
 import { INCIDENT_SEVERITIES } from "../crds/healthcheck.ts";
 import { AGE_PATTERN, DURATION_PATTERN, parseDuration } from "../lib/duration.ts";
+import { ProblemsError } from "../lib/problems.ts";
 import { validateTimeZone } from "../schedule/zone.ts";
 
 export type Severity = (typeof INCIDENT_SEVERITIES)[number];
@@ -57,7 +58,9 @@ const Receiver = z
     url: z.url().optional(),
     /** A key of a Secret in the operator's namespace holding the URL (webhook and Slack URLs are secrets). */
     urlSecretKeyRef: SecretKeyRef.optional(),
-    timeout: durationText.default("10s"),
+    // At most 5m: a receiver that has not answered by then will not, and
+    // AbortSignal.timeout cannot count beyond 2^31-1 ms anyway.
+    timeout: durationText.refine((t) => parseDuration(t) <= 300_000, "at most 5m").default("10s"),
   })
   .refine((r) => (r.url === undefined) !== (r.urlSecretKeyRef === undefined), {
     message: "set exactly one of url and urlSecretKeyRef",
@@ -177,13 +180,8 @@ export const DEFAULT_INCIDENT_POLICY: IncidentPolicy = {
   delivery: { maxAttempts: 8, initialBackoffMs: 10_000, maxBackoffMs: 10 * MINUTE },
 };
 
-export class IncidentPolicyError extends Error {
+export class IncidentPolicyError extends ProblemsError {
   override readonly name = "IncidentPolicyError";
-  readonly problems: string[];
-  constructor(problems: string[]) {
-    super(problems.join("\n"));
-    this.problems = problems;
-  }
 }
 
 const minutesOf = (hhmm: string): number =>
