@@ -18,7 +18,8 @@
 //     equal the source's) and dropped after its run.
 // The runner is dist/src/cli/main.js as the image runs it, compiled into the
 // bench's temp dir. Runs alternate (raw, ours, ours, raw, …; the machine is
-// shared, so both best and median count); a CHECKPOINT runs (untimed) before each.
+// shared, so both best and median count, and each comparison records the
+// 1-minute load average before and after it); a CHECKPOINT runs (untimed) before each.
 // Run: make bench (or node --expose-gc bench/backup.bench.ts [bigMiB] [smallMiB] [rounds]).
 import { execFile, spawn } from "node:child_process";
 import {
@@ -89,6 +90,8 @@ const built = await buildRunner().catch((err: unknown) => {
 });
 
 const seconds = (ms: number): number => Number((ms / 1000).toFixed(2));
+/** The 1-minute load average: the machine is shared, so every figure carries it. */
+const load1m = (): number => Number(loadavg()[0]!.toFixed(2));
 const mib = (bytes: number): number => Number((bytes / MiB).toFixed(1));
 
 /** VmHWM (peak resident set) of a live process, in KiB; undefined once it has exited. */
@@ -391,13 +394,16 @@ async function measureDatabase(pg: Postgres, db: string, rows: number) {
   const countStarted = performance.now();
   await rowCounts(pg, db);
   const rowCountMs = performance.now() - countStarted;
+  const dumpLoadBefore = load1m();
   const dumps = await compareDumps(pg, db);
+  const loadAverage1m = { before: dumpLoadBefore, after: load1m() };
   const raw = { ...summary(dumps.raw, bytes), dumpBytes: dumps.raw[0]!.bytes };
   const ours = { ...summary(dumps.ours, bytes), dumpBytes: dumps.ours[0]!.bytes };
   const { ratio, ratioOfMedians } = ratios(raw, ours);
   console.log(
     `${db} dump: raw ${raw.bestSeconds} s (${raw.throughputMiBps} MiB/s), ours ${ours.bestSeconds} s ` +
-      `(${ours.throughputMiBps} MiB/s), ratio ${ratio} (of medians ${ratioOfMedians}), runner peak RSS ${ours.peakRssMiB} MiB`,
+      `(${ours.throughputMiBps} MiB/s), ratio ${ratio} (of medians ${ratioOfMedians}), runner peak RSS ${ours.peakRssMiB} MiB, ` +
+      `load ${loadAverage1m.before} → ${loadAverage1m.after}`,
   );
   const extra = Number((ours.bestSeconds - raw.bestSeconds).toFixed(2));
   const dump = {
@@ -407,6 +413,7 @@ async function measureDatabase(pg: Postgres, db: string, rows: number) {
     ratioOfMedians,
     oursExtraSeconds: extra,
     rowCountSeconds: seconds(rowCountMs),
+    loadAverage1m,
   };
   return { db, bytes, rows, generationMs, dumps, dump };
 }
@@ -427,12 +434,16 @@ try {
   const small = await measureDatabase(pg, "small", smallRows);
   const bigRows = Math.ceil(((smallRows * (bigMiB * MiB - empty)) / (small.bytes - empty)) * 1.03);
   const big = await measureDatabase(pg, "big", bigRows);
-  const restore = await compareRestores(pg, "big", big.dumps, big.bytes);
+  const restoreLoadBefore = load1m();
+  const restore = {
+    ...(await compareRestores(pg, "big", big.dumps, big.bytes)),
+    loadAverage1m: { before: restoreLoadBefore, after: load1m() },
+  };
   console.log(
     `big restore: raw ${restore.raw.bestSeconds} s (${restore.raw.throughputMiBps} MiB/s), ours ` +
       `${restore.ours.bestSeconds} s (${restore.ours.throughputMiBps} MiB/s), ratio ${restore.ratio} ` +
       `(of medians ${restore.ratioOfMedians}), ` +
-      `runner peak RSS ${restore.ours.peakRssMiB} MiB`,
+      `runner peak RSS ${restore.ours.peakRssMiB} MiB, load ${restore.loadAverage1m.before} → ${restore.loadAverage1m.after}`,
   );
   const databaseOf = (m: typeof big) => ({
     sizeMiB: mib(m.bytes),

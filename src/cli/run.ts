@@ -1,7 +1,7 @@
 // `pake-operator run <task>`: what a MaintenanceTask Job runs. The task
 // config is JSON from --config or env PAKE_TASK_CONFIG; the result (≤ 4 KiB
 // JSON) goes to the termination message; the exit code is 0 on success.
-import { executeTask, taskNames } from "../tasks/index.ts";
+import { executeTask, taskNames } from "../tasks/dispatch.ts";
 import type { Command, CommandContext } from "./types.ts";
 import { parseFlags } from "./flags.ts";
 

@@ -1,6 +1,6 @@
 // Shared types of the maintenance task runners. A runner is
 // `run(config, ctx) → Promise<TaskResult>`; `pake-operator run <task>` calls
-// runTask (index.ts), which validates the config and writes the result to the
+// runTask (dispatch.ts), which validates the config and writes the result to the
 // Job's termination message, from where the controller copies it to status
 // (status.lastRun: result, summary, details).
 import type { KubeConfig } from "@kubernetes/client-node";
