@@ -6,9 +6,10 @@
 //      manifest) are removed and counted;
 //   3. pg_dump's version is checked against the server's, and the databases
 //      asked for against the server's;
-//   4. per database: a REPEATABLE READ transaction exports its snapshot and
-//      counts rows in it; pg_dump dumps that snapshot, streamed through a
-//      sha256 hash into a temporary file, fsynced, renamed into <id>/;
+//   4. per database: a REPEATABLE READ transaction exports its snapshot;
+//      pg_dump dumps that snapshot, streamed through a sha256 hash into a
+//      temporary file, fsynced, renamed into <id>/, while the transaction
+//      counts rows in the same snapshot;
 //   5. the roles: pg_dumpall --globals-only → globals.sql;
 //   6. manifest.json last (temporary name, fsync, rename, fsync): the backup
 //      exists from then on; its sha256 is the backup's;
@@ -121,16 +122,17 @@ async function dumpAll(
 ): Promise<Dumped> {
   const out: Dumped = { databases: [], files: [] };
   for (const name of names) {
-    await withExportedSnapshot(target.env, name, async (snapshot) => {
-      const files = await dumpDatabase(target, {
+    const { result, tables } = await withExportedSnapshot(target.env, name, async (snapshot) => ({
+      database: snapshot.database,
+      files: await dumpDatabase(target, {
         database: snapshot.database,
         snapshot: snapshot.id,
         config,
         compressionArgs: flags,
-      });
-      out.databases.push({ name: snapshot.database, tables: snapshot.tables });
-      out.files.push(...files);
-    });
+      }),
+    }));
+    out.databases.push({ name: result.database, tables });
+    out.files.push(...result.files);
   }
   return out;
 }

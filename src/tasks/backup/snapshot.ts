@@ -1,6 +1,8 @@
 // Row counts that agree exactly with the dump: a REPEATABLE READ transaction
-// exports its snapshot, counts every user table's rows in it, and stays open
-// while pg_dump runs with --snapshot=<that snapshot>.
+// exports its snapshot and stays open while pg_dump runs with
+// --snapshot=<that snapshot>; it counts every user table's rows in that
+// snapshot while pg_dump runs (not before it), so the counts cost the backup
+// no wall time.
 import type pg from "pg";
 import { quoteIdent, withClient } from "../postgres.ts";
 import type { TableCount } from "./manifest.ts";
@@ -12,7 +14,6 @@ export interface Snapshot {
   id: string;
   /** The database's real name (the environment's when none was asked for). */
   database: string;
-  tables: TableCount[];
 }
 
 /**
@@ -41,15 +42,23 @@ export async function countRows(client: pg.Client): Promise<TableCount[]> {
   return out;
 }
 
+/** The value of a settled promise, or its error thrown. */
+function valueOf<T>(settled: PromiseSettledResult<T>): T {
+  if (settled.status === "rejected") throw settled.reason;
+  return settled.value;
+}
+
 /**
  * Opens a REPEATABLE READ, READ ONLY transaction on `database`, exports its
- * snapshot, counts rows in it, and runs `fn` while the transaction stays open.
+ * snapshot, and runs `fn` (the dump) while it counts rows in that snapshot;
+ * returns fn's result and the counts. When the dump fails its error wins (a
+ * killed server fails both, and the dump's reason is the one to report).
  */
 export async function withExportedSnapshot<T>(
   env: Env,
   database: string | undefined,
   fn: (snapshot: Snapshot) => Promise<T>,
-): Promise<T> {
+): Promise<{ result: T; tables: TableCount[] }> {
   return withClient(env, database, async (client) => {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     try {
@@ -57,8 +66,11 @@ export async function withExportedSnapshot<T>(
         "SELECT pg_export_snapshot() AS id, current_database() AS database",
       );
       const { id, database: name } = rows[0]!;
-      const tables = await countRows(client);
-      return await fn({ id, database: name, tables });
+      const [dumped, counted] = await Promise.allSettled([
+        fn({ id, database: name }),
+        countRows(client),
+      ]);
+      return { result: valueOf(dumped), tables: valueOf(counted) };
     } finally {
       await client.query("COMMIT").catch(() => undefined);
     }
