@@ -7,117 +7,23 @@
 // BackupSucceeded=False and keeps what was retained; spec.incident's severity
 // reaches the Incident and enabled=false opens none; verify.schedule verifies
 // on its slots (a Schedule Job), not after each backup.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { POLICY_LABEL } from "../../src/controllers/backuppolicy/job-builder.ts";
+import { describe, expect, it } from "vitest";
 import type { BackupPolicyStatus } from "../../src/crds/backuppolicy.ts";
-import { EventKind, JobKind } from "../../src/lib/kinds.ts";
-import { KubeClient, type KubeObject } from "../../src/runtime/kube.ts";
-import {
-  createTestNamespace,
-  createUriSecret,
-  databaseUri,
-  sqlOn,
-  installCrds,
-  startOperatorWithJobs,
-  useSharedEnv,
-  waitFor,
-  type OperatorWithJobs,
-} from "../env/index.ts";
+import { JobKind } from "../../src/lib/kinds.ts";
+import type { KubeObject } from "../../src/runtime/kube.ts";
+import { useSharedEnv, waitFor } from "../env/index.ts";
+import { useBackupPolicyFixture } from "./support/backuppolicy.ts";
 
 const env = useSharedEnv();
-let ns: string;
-let database: string;
-let jobs: OperatorWithJobs | undefined;
-let client: KubeClient;
-let volume: string;
-
-const uriFor = (db: string, password?: string): string => databaseUri(env, db, password);
-const sql = (db: string, text: string) => sqlOn(env, db, text);
-const secret = (name: string, uri: string) => createUriSecret(client, { namespace: ns, name }, uri);
-
-beforeAll(async () => {
-  await installCrds(env);
-  ns = await createTestNamespace(env, "bp-e2e");
-  client = new KubeClient(env.kubeConfig());
-  volume = mkdtempSync(join(env.runDir, "bp-volume-"));
-  database = `bp_${ns.replace(/-/g, "_")}`;
-  await sql(env.postgres.database, `CREATE DATABASE ${database}`);
-  await sql(
-    database,
-    "CREATE TABLE orders (id int PRIMARY KEY, note text); " +
-      "INSERT INTO orders SELECT g, 'order ' || g FROM generate_series(1, 500) g",
-  );
-  await secret("pg", uriFor(database));
-  await secret("pg-wrong", uriFor(database, "not-the-password"));
-  jobs = await startOperatorWithJobs(env, {
-    name: "operator-bp-e2e",
-    namespace: ns,
-    volumes: { backups: volume },
-  });
+const bp = useBackupPolicyFixture(env, {
+  prefix: "bp-e2e",
+  ordersDatabase: true,
+  beforeOperator: (fx) => fx.secret("pg-wrong", fx.uriFor(fx.database, "not-the-password")),
 });
-
-afterAll(async () => {
-  await jobs?.stop();
-});
-
-async function apply(name: string, spec: Record<string, unknown>, token?: string): Promise<void> {
-  const file = join(env.runDir, `bp-${ns}-${name}-${Date.now()}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      apiVersion: "pake.dev/v1alpha1",
-      kind: "BackupPolicy",
-      metadata: { name, ...(token ? { annotations: { "pake.dev/backup-now": token } } : {}) },
-      spec,
-    }),
-  );
-  const result = await env.kubectl("apply", "-n", ns, "-f", file);
-  expect(result.stderr).toBe("");
-}
-
-async function statusOf(name: string): Promise<BackupPolicyStatus> {
-  const r = await env.kubectl("get", "backuppolicy", name, "-n", ns, "-o", "json");
-  return (JSON.parse(r.stdout) as { status?: BackupPolicyStatus }).status ?? {};
-}
-
-async function backupNow(name: string, token: string): Promise<void> {
-  const r = await env.kubectl(
-    "annotate",
-    "--overwrite",
-    "backuppolicy",
-    name,
-    "-n",
-    ns,
-    `pake.dev/backup-now=${token}`,
-  );
-  expect(r.code).toBe(0);
-}
-
-/** Waits until lastBackup is a finished attempt of a Job not in `seen`. */
-async function nextAttempt(name: string, seen: Set<string>): Promise<BackupPolicyStatus> {
-  let status: BackupPolicyStatus = {};
-  await waitFor(
-    async () => {
-      status = await statusOf(name);
-      const last = status.lastBackup;
-      return last?.job !== undefined && !seen.has(last.job) && status.active === undefined;
-    },
-    { what: `a new backup attempt of ${name}`, timeoutMs: 90_000, intervalMs: 500 },
-  );
-  seen.add(status.lastBackup!.job!);
-  return status;
-}
-
-async function jobsOf(name: string): Promise<KubeObject[]> {
-  const list = await client.list(JobKind, {
-    namespace: ns,
-    labelSelector: `${POLICY_LABEL}=${name}`,
-  });
-  return list.items;
-}
+const { sql, applyPolicy: apply, statusOf, backupNow, nextAttempt, jobsOf } = bp;
 
 function sha256Of(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
@@ -135,14 +41,7 @@ describe("Given a BackupPolicy on the real PostgreSQL", () => {
 
   it("When pake.dev/backup-now is set, then one backup is taken, verified by its checksums on the volume, and kubectl wait sees BackupSucceeded", async () => {
     await apply("nightly", spec("pg", 2), "first");
-    const waited = await env.kubectl(
-      "wait",
-      "backuppolicy/nightly",
-      "-n",
-      ns,
-      "--for=condition=BackupSucceeded",
-      "--timeout=90s",
-    );
+    const waited = await bp.waitForCondition("nightly", "BackupSucceeded");
     expect(waited.stderr).toBe("");
     expect(waited.code).toBe(0);
     const status = await nextAttempt("nightly", seen);
@@ -150,11 +49,11 @@ describe("Given a BackupPolicy on the real PostgreSQL", () => {
     expect(backup.result).toBe("Succeeded");
     expect(backup.sha256).toMatch(/^[a-f0-9]{64}$/);
     expect(backup.sizeBytes).toBeGreaterThan(0);
-    expect(backup.databases).toEqual([database]);
+    expect(backup.databases).toEqual([bp.database]);
     expect(status.backups?.map((b) => b.id)).toEqual([backup.id]);
     expect(status.lastRunNowToken).toBe("first");
     // The manifest on the volume is the one status names, and its files are intact.
-    const dir = join(volume, "postgres", "nightly", backup.id);
+    const dir = join(bp.volume, "postgres", "nightly", backup.id);
     expect(sha256Of(join(dir, "manifest.json"))).toBe(backup.sha256);
     const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as {
       files: { path: string; sha256: string }[];
@@ -165,7 +64,7 @@ describe("Given a BackupPolicy on the real PostgreSQL", () => {
       expect.objectContaining({ name: "orders", rows: 500 }),
     );
     // kubectl get shows the size column.
-    const table = await env.kubectl("get", "backuppolicy", "nightly", "-n", ns);
+    const table = await env.kubectl("get", "backuppolicy", "nightly", "-n", bp.ns);
     expect(table.stdout).toContain(backup.size!);
   });
 
@@ -186,8 +85,8 @@ describe("Given a BackupPolicy on the real PostgreSQL", () => {
     const status = await statusOf("nightly");
     // keepLast 2: the first backup is gone from status and from the volume.
     expect(status.backups?.map((b) => b.id)).toEqual([ids[2], ids[1]]);
-    expect(existsSync(join(volume, "postgres", "nightly", ids[0]!))).toBe(false);
-    expect(existsSync(join(volume, "postgres", "nightly", ids[2]!, "manifest.json"))).toBe(true);
+    expect(existsSync(join(bp.volume, "postgres", "nightly", ids[0]!))).toBe(false);
+    expect(existsSync(join(bp.volume, "postgres", "nightly", ids[2]!, "manifest.json"))).toBe(true);
   });
 
   it("When the Secret's password is wrong, then the backup fails with BackupSucceeded=False and the retained backups stay", async () => {
@@ -210,7 +109,7 @@ interface IncidentView extends KubeObject {
 }
 
 async function incidentsOf(name: string): Promise<IncidentView[]> {
-  const r = await env.kubectl("get", "incidents", "-n", ns, "-o", "json");
+  const r = await env.kubectl("get", "incidents", "-n", bp.ns, "-o", "json");
   const items = (JSON.parse(r.stdout) as { items: IncidentView[] }).items;
   return items.filter((i) => i.metadata.labels?.["pake.dev/source-name"] === name);
 }
@@ -239,14 +138,7 @@ describe("Given a BackupPolicy whose backup failed", () => {
 describe("Given a BackupPolicy that verifies its backups", () => {
   it("When a backup is taken, then a verify Job restores it into a scratch database, the row counts match, Verified=True, and the scratch database is gone", async () => {
     await apply("verified", { ...spec("pg", 3), verify: { enabled: true } }, "v1");
-    const waited = await env.kubectl(
-      "wait",
-      "backuppolicy/verified",
-      "-n",
-      ns,
-      "--for=condition=Verified",
-      "--timeout=120s",
-    );
+    const waited = await bp.waitForCondition("verified", "Verified", "120s");
     expect(waited.stderr).toBe("");
     const status = await statusOf("verified");
     const backupId = status.backups?.[0]?.id;
@@ -262,12 +154,12 @@ describe("Given a BackupPolicy that verifies its backups", () => {
     );
     expect(scratch.rows).toEqual([]);
     // One verify Job for that backup, and no second one on later reconciles.
-    const verifyJobs = await client.list(JobKind, {
-      namespace: ns,
+    const verifyJobs = await bp.client.list(JobKind, {
+      namespace: bp.ns,
       labelSelector: "pake.dev/backuppolicy-verify=verified",
     });
     expect(verifyJobs.items).toHaveLength(1);
-    const table = await env.kubectl("get", "backuppolicy", "verified", "-n", ns);
+    const table = await env.kubectl("get", "backuppolicy", "verified", "-n", bp.ns);
     expect(table.stdout).toContain("Passed");
   });
 });
@@ -309,14 +201,7 @@ describe("Given a BackupPolicy whose Secret or claim does not exist", () => {
       expect(status.lastRunNowToken).toBeUndefined();
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       expect(await jobsOf(name)).toHaveLength(0);
-      const events = await client.list<KubeObject & { reason?: string; count?: number }>(
-        EventKind,
-        {
-          namespace: ns,
-          fieldSelector: `involvedObject.name=${name}`,
-        },
-      );
-      const warnings = events.items.filter((e) => e.reason === "ReferenceNotFound");
+      const warnings = await bp.eventsOf(name, "ReferenceNotFound");
       expect(warnings).toHaveLength(1);
       expect(warnings[0]?.count ?? 1).toBe(1);
     },
@@ -356,8 +241,8 @@ describe("Given BackupPolicies with their own spec.incident", () => {
 });
 
 async function verifyJobsOf(name: string): Promise<KubeObject[]> {
-  const list = await client.list(JobKind, {
-    namespace: ns,
+  const list = await bp.client.list(JobKind, {
+    namespace: bp.ns,
     labelSelector: `pake.dev/backuppolicy-verify=${name}`,
   });
   return list.items;
@@ -381,7 +266,7 @@ describe("Given a BackupPolicy that verifies on its own monthly schedule", () =>
     const thisFirst = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1, 3));
     const expected = today < thisFirst ? thisFirst : nextFirst;
     expect(now.nextVerifyTime).toBe(expected.toISOString().replace(".000Z", "Z"));
-    const wide = await env.kubectl("get", "backuppolicy", "monthly", "-n", ns, "-o", "wide");
+    const wide = await env.kubectl("get", "backuppolicy", "monthly", "-n", bp.ns, "-o", "wide");
     expect(wide.stdout).toContain("NEXT VERIFY");
     expect(wide.stdout).toContain(now.nextVerifyTime);
   });

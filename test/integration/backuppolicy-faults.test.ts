@@ -11,142 +11,36 @@
 //     before status records it and what retention pruned; after that status
 //     write and before its Job is marked recorded: no second Job for the same
 //     slot or token, status and the volume converge.
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CRASH_AT_ENV, CrashPoint } from "../../src/controllers/backuppolicy/crash-points.ts";
-import { POLICY_LABEL } from "../../src/controllers/backuppolicy/job-builder.ts";
 import { RECORDED_ANNOTATION } from "../../src/controllers/backuppolicy/reconcile.ts";
 import type { BackupPolicyStatus } from "../../src/crds/backuppolicy.ts";
-import { EventKind, JobKind } from "../../src/lib/kinds.ts";
-import { KubeClient, type KubeObject } from "../../src/runtime/kube.ts";
 import { listBackups } from "../../src/tasks/backup/manifest.ts";
-import {
-  createTestNamespace,
-  createUriSecret,
-  databaseUri,
-  installCrds,
-  sqlOn,
-  startOperatorWithJobs,
-  useSharedEnv,
-  waitFor,
-  type OperatorWithJobs,
-} from "../env/index.ts";
+import { useSharedEnv, waitFor } from "../env/index.ts";
+import { useBackupPolicyFixture } from "./support/backuppolicy.ts";
 
 const env = useSharedEnv();
-let ns: string;
-let database: string;
-let jobs: OperatorWithJobs;
-let client: KubeClient;
-let volume: string;
+const bp = useBackupPolicyFixture(env, { prefix: "bp-faults", ordersDatabase: true });
+const { sql, applyPolicy: apply, statusOf, nextAttempt, jobsOf, eventsOf } = bp;
+const storage = (): string => join(bp.volume, "postgres");
 
-const sql = (db: string, text: string) => sqlOn(env, db, text);
-const storage = (): string => join(volume, "postgres");
-
-beforeAll(async () => {
-  await installCrds(env);
-  ns = await createTestNamespace(env, "bp-faults");
-  client = new KubeClient(env.kubeConfig());
-  volume = mkdtempSync(join(env.runDir, "bp-faults-volume-"));
-  database = `bp_${ns.replace(/-/g, "_")}`;
-  await sql(env.postgres.database, `CREATE DATABASE ${database}`);
-  await sql(
-    database,
-    "CREATE TABLE orders (id int PRIMARY KEY, note text); " +
-      "INSERT INTO orders SELECT g, 'order ' || g FROM generate_series(1, 500) g",
-  );
-  await createUriSecret(client, { namespace: ns, name: "pg" }, databaseUri(env, database));
-  jobs = await startOperatorWithJobs(env, {
-    name: "operator-bp-faults",
-    namespace: ns,
-    volumes: { backups: volume },
-  });
-});
-
-afterAll(async () => {
-  await jobs?.stop();
-});
-
-async function apply(name: string, spec: Record<string, unknown>, token?: string): Promise<void> {
-  const file = join(env.runDir, `bp-${ns}-${name}-${Date.now()}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      apiVersion: "pake.dev/v1alpha1",
-      kind: "BackupPolicy",
-      metadata: { name, ...(token ? { annotations: { "pake.dev/backup-now": token } } : {}) },
-      spec,
-    }),
-  );
-  const result = await env.kubectl("apply", "-n", ns, "-f", file);
-  expect(result.stderr).toBe("");
-}
-
-async function statusOf(name: string): Promise<BackupPolicyStatus> {
-  const r = await env.kubectl("get", "backuppolicy", name, "-n", ns, "-o", "json");
-  return (JSON.parse(r.stdout) as { status?: BackupPolicyStatus }).status ?? {};
-}
-
+/**
+ * Every backup-now in this file follows another backup of the same policy,
+ * and backup ids have one-second precision: leave a second before each, or
+ * the new backup could take the id of the one before it.
+ */
 async function backupNow(name: string, token: string): Promise<void> {
-  // Backup ids have one-second precision: leave a second between backups.
   await new Promise((resolve) => setTimeout(resolve, 1_100));
-  const r = await env.kubectl(
-    "annotate",
-    "--overwrite",
-    "backuppolicy",
-    name,
-    "-n",
-    ns,
-    `pake.dev/backup-now=${token}`,
-  );
-  expect(r.code).toBe(0);
-}
-
-/** Waits until lastBackup is a finished attempt of a Job not in `seen`. */
-async function nextAttempt(
-  name: string,
-  seen: Set<string>,
-  timeoutMs = 90_000,
-): Promise<BackupPolicyStatus> {
-  let status: BackupPolicyStatus = {};
-  await waitFor(
-    async () => {
-      status = await statusOf(name);
-      const last = status.lastBackup;
-      return last?.job !== undefined && !seen.has(last.job) && status.active === undefined;
-    },
-    { what: `a new backup attempt of ${name}`, timeoutMs, intervalMs: 500 },
-  );
-  seen.add(status.lastBackup!.job!);
-  return status;
-}
-
-interface JobView extends KubeObject {
-  status?: { conditions?: { type: string; status: string; reason?: string }[] };
-}
-
-async function jobsOf(name: string): Promise<JobView[]> {
-  const list = await client.list<JobView>(JobKind, {
-    namespace: ns,
-    labelSelector: `${POLICY_LABEL}=${name}`,
-  });
-  return list.items;
+  await bp.backupNow(name, token);
 }
 
 /** How many times the pod runner ran a pod of this Job (one per attempt). */
 function attemptsOf(job: string): number {
-  return jobs.runner.runs.filter((r) => r.namespace === ns && r.pod.startsWith(`${job}-`)).length;
-}
-
-async function eventsOf(
-  name: string,
-  reason: string,
-): Promise<(KubeObject & { message?: string })[]> {
-  const events = await client.list<
-    KubeObject & { reason?: string; type?: string; message?: string }
-  >(EventKind, { namespace: ns, fieldSelector: `involvedObject.name=${name}` });
-  return events.items.filter((e) => e.reason === reason);
+  return bp.jobs.runner.runs.filter((r) => r.namespace === bp.ns && r.pod.startsWith(`${job}-`))
+    .length;
 }
 
 /** Ids of the complete (listed) backups of a policy on the volume, newest first. */
@@ -160,7 +54,7 @@ async function idsOnVolume(policy: string): Promise<string[]> {
 
 /** Sum of the operator's BackupPolicy reconciles so far. */
 async function backupReconciles(): Promise<number> {
-  const text = await jobs.operator.text("/metrics");
+  const text = await bp.jobs.operator.text("/metrics");
   return text
     .split("\n")
     .filter((l) => l.startsWith('pake_controller_reconcile_total{controller="backuppolicy"'))
@@ -178,7 +72,7 @@ const spec = (extra: Record<string, unknown> = {}) => ({
 describe("Given a backup that cannot finish within spec.timeout", () => {
   it("When another session holds an ACCESS EXCLUSIVE lock on a table it dumps, then after 1m the Job fails with DeadlineExceeded in one attempt (retries 2), BackupSucceeded=False says so, nothing is listed, and the next backup removes the leftover", async () => {
     const seen = new Set<string>();
-    const locker = new pg.Client({ connectionString: databaseUri(env, database) });
+    const locker = new pg.Client({ connectionString: bp.uriFor(bp.database) });
     await locker.connect();
     await locker.query("BEGIN");
     await locker.query("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE");
@@ -189,7 +83,7 @@ describe("Given a backup that cannot finish within spec.timeout", () => {
       await waitFor(
         async () => {
           const r = await sql(
-            database,
+            bp.database,
             "SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation " +
               "WHERE NOT l.granted AND c.relname = 'orders'",
           );
@@ -221,7 +115,7 @@ describe("Given a backup that cannot finish within spec.timeout", () => {
     );
     // activeDeadlineSeconds bounds the whole Job: its one attempt used it all, no retry started.
     expect(attemptsOf(last.job!)).toBe(1);
-    const run = jobs.runner.runs.find((r) => r.pod.startsWith(`${last.job}-`));
+    const run = bp.jobs.runner.runs.find((r) => r.pod.startsWith(`${last.job}-`));
     await waitFor(() => Promise.resolve(!run!.process.running), {
       what: "the runner process to be killed",
       timeoutMs: 10_000,
@@ -244,7 +138,7 @@ describe("Given spec.database.databases naming a database the server does not ha
     await apply(
       "unknown-db",
       spec({
-        database: { connectionSecretRef: { name: "pg" }, databases: [database, "no_such_db"] },
+        database: { connectionSecretRef: { name: "pg" }, databases: [bp.database, "no_such_db"] },
         retries: 1,
       }),
       "t1",
@@ -281,7 +175,7 @@ describe("Given spec.database.databases naming a database the server does not ha
 
 describe("Given the operator killed at the worst moments of a backup", () => {
   it("When it dies after creating a scheduled backup Job and before status lists it, then after a restart that slot has one Job, one attempt, one backup", async () => {
-    const crashing = await jobs.restartOperator({ [CRASH_AT_ENV]: CrashPoint.BackupJobCreated });
+    const crashing = await bp.jobs.restartOperator({ [CRASH_AT_ENV]: CrashPoint.BackupJobCreated });
     await apply("every-minute", spec({ schedule: "* * * * *" }));
     await waitFor(() => Promise.resolve(!crashing.proc.running), {
       what: "the operator to crash after creating the slot's Job",
@@ -294,7 +188,7 @@ describe("Given the operator killed at the worst moments of a backup", () => {
     expect(unwritten.active).toBeUndefined();
     expect(unwritten.lastScheduleTime).toBeUndefined();
 
-    await jobs.restartOperator();
+    await bp.jobs.restartOperator();
     const status = await nextAttempt("every-minute", new Set(), 40_000);
     // No further slots for the rest of the test.
     await apply("every-minute", spec({ schedule: "* * * * *", suspend: true }));
@@ -316,7 +210,7 @@ describe("Given the operator killed at the worst moments of a backup", () => {
     expect(first.lastBackup?.result).toBe("Succeeded");
 
     // Killed between the backup's success and its record (with the pruning) in status.
-    let crashing = await jobs.restartOperator({ [CRASH_AT_ENV]: CrashPoint.BackupFinished });
+    let crashing = await bp.jobs.restartOperator({ [CRASH_AT_ENV]: CrashPoint.BackupFinished });
     await backupNow("prune", "p2");
     await waitFor(() => Promise.resolve(!crashing.proc.running), {
       what: "the operator to crash after reading the finished backup",
@@ -325,13 +219,13 @@ describe("Given the operator killed at the worst moments of a backup", () => {
     const [second] = await idsOnVolume("prune");
     expect(second).not.toBe(first.lastBackup!.id); // the runner pruned the first on the volume
     expect((await statusOf("prune")).lastBackup?.id).toBe(first.lastBackup!.id);
-    await jobs.restartOperator();
+    await bp.jobs.restartOperator();
     const afterSecond = await nextAttempt("prune", seen);
     expect(afterSecond.lastBackup).toMatchObject({ id: second, result: "Succeeded" });
     expect(afterSecond.backups?.map((b) => b.id)).toEqual([second]);
 
     // Killed after the status write and before the Job is marked recorded.
-    crashing = await jobs.restartOperator({ [CRASH_AT_ENV]: CrashPoint.BackupRecorded });
+    crashing = await bp.jobs.restartOperator({ [CRASH_AT_ENV]: CrashPoint.BackupRecorded });
     await backupNow("prune", "p3");
     await waitFor(() => Promise.resolve(!crashing.proc.running), {
       what: "the operator to crash after writing the backup's status",
@@ -340,7 +234,7 @@ describe("Given the operator killed at the worst moments of a backup", () => {
     const third = await nextAttempt("prune", seen, 10_000);
     const thirdJob = third.lastBackup!.job!;
     expect(third.backups?.map((b) => b.id)).toEqual([third.lastBackup!.id]);
-    await jobs.restartOperator();
+    await bp.jobs.restartOperator();
     // A later backup moves the third out of status; the third's Job is never recorded again.
     await backupNow("prune", "p4");
     const fourth = await nextAttempt("prune", seen);

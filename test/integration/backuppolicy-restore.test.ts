@@ -8,32 +8,31 @@
 // gets Ready=False naming the field, one Warning Event and no Job. Of a
 // backup of two databases, sourceDatabase picks the one restored; without it
 // the run fails naming spec.task.databaseRestore.sourceDatabase.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { TASK_LABEL } from "../../src/controllers/maintenancetask/job-builder.ts";
 import type { MaintenanceTaskStatus } from "../../src/crds/maintenancetask.ts";
-import { EventKind, JobKind } from "../../src/lib/kinds.ts";
-import { KubeClient, type KubeObject } from "../../src/runtime/kube.ts";
-import {
-  createTestNamespace,
-  createUriSecret,
-  databaseUri,
-  sqlOn,
-  installCrds,
-  startOperatorWithJobs,
-  useSharedEnv,
-  waitFor,
-  type OperatorWithJobs,
-} from "../env/index.ts";
+import { JobKind } from "../../src/lib/kinds.ts";
+import type { KubeObject } from "../../src/runtime/kube.ts";
+import { useSharedEnv, waitFor } from "../env/index.ts";
+import { useBackupPolicyFixture } from "./support/backuppolicy.ts";
 
 const env = useSharedEnv();
 const POLICY = "shop-nightly";
-let ns: string;
 let source: string;
 let target: string;
-let jobs: OperatorWithJobs | undefined;
-let client: KubeClient;
+
+const bp = useBackupPolicyFixture(env, {
+  prefix: "bp-restore",
+  beforeOperator: async (fx) => {
+    source = `src_${fx.ns.replace(/-/g, "_")}`;
+    target = `dst_${fx.ns.replace(/-/g, "_")}`;
+    await seedSource();
+    await fx.secret("pg-source", fx.uriFor(source));
+    // The target's connection names the server's own database: the runner creates the target.
+    await fx.secret("pg-target", fx.uriFor(env.postgres.database));
+  },
+});
+const { sql, apply } = bp;
 
 /** Every user table of a database, schema-qualified and quoted, sorted. */
 async function tablesOf(db: string): Promise<string[]> {
@@ -58,14 +57,6 @@ async function contentsOf(db: string): Promise<Record<string, string>> {
   return out;
 }
 
-async function apply(doc: Record<string, unknown>): Promise<void> {
-  const meta = doc.metadata as { name: string };
-  const file = join(env.runDir, `restore-${ns}-${meta.name}-${Date.now()}.json`);
-  writeFileSync(file, JSON.stringify({ apiVersion: "pake.dev/v1alpha1", ...doc }));
-  const result = await env.kubectl("apply", "-n", ns, "-f", file);
-  expect(result.stderr).toBe("");
-}
-
 async function seedSource(): Promise<void> {
   await sql(env.postgres.database, `CREATE DATABASE ${source}`);
   await sql(
@@ -87,33 +78,12 @@ async function seedSource(): Promise<void> {
   );
 }
 
-const uriFor = (db: string, password?: string): string => databaseUri(env, db, password);
-const sql = (db: string, text: string) => sqlOn(env, db, text);
-const secret = (name: string, uri: string) => createUriSecret(client, { namespace: ns, name }, uri);
-
-beforeAll(async () => {
-  await installCrds(env);
-  ns = await createTestNamespace(env, "bp-restore");
-  client = new KubeClient(env.kubeConfig());
-  const volume = mkdtempSync(join(env.runDir, "restore-volume-"));
-  source = `src_${ns.replace(/-/g, "_")}`;
-  target = `dst_${ns.replace(/-/g, "_")}`;
-  await seedSource();
-  await secret("pg-source", uriFor(source));
-  // The target's connection names the server's own database: the runner creates the target.
-  await secret("pg-target", uriFor(env.postgres.database));
-  jobs = await startOperatorWithJobs(env, {
-    name: "operator-bp-restore",
-    namespace: ns,
-    volumes: { backups: volume },
-  });
-});
-
-afterAll(async () => {
-  await jobs?.stop();
-});
-
-function restoreTask(name: string, policy: string, dropExisting = false) {
+/** A run-once databaseRestore task of `policy`; into the target database unless `into` names another. */
+function restoreTask(
+  name: string,
+  policy: string,
+  into: { database?: string; sourceDatabase?: string; dropExisting?: boolean } = {},
+) {
   return {
     kind: "MaintenanceTask",
     metadata: { name },
@@ -123,8 +93,9 @@ function restoreTask(name: string, policy: string, dropExisting = false) {
       task: {
         databaseRestore: {
           backupPolicyRef: { name: policy },
-          target: { connectionSecretRef: { name: "pg-target" }, database: target },
-          dropExisting,
+          ...(into.sourceDatabase ? { sourceDatabase: into.sourceDatabase } : {}),
+          target: { connectionSecretRef: { name: "pg-target" }, database: into.database ?? target },
+          dropExisting: into.dropExisting ?? false,
         },
       },
     },
@@ -132,7 +103,7 @@ function restoreTask(name: string, policy: string, dropExisting = false) {
 }
 
 async function taskStatus(name: string): Promise<MaintenanceTaskStatus> {
-  const r = await env.kubectl("get", "maintenancetask", name, "-n", ns, "-o", "json");
+  const r = await env.kubectl("get", "maintenancetask", name, "-n", bp.ns, "-o", "json");
   return (JSON.parse(r.stdout) as { status?: MaintenanceTaskStatus }).status ?? {};
 }
 
@@ -151,8 +122,9 @@ async function finishedRun(name: string): Promise<MaintenanceTaskStatus> {
 }
 
 async function jobsOf(task: string): Promise<KubeObject[]> {
-  return (await client.list(JobKind, { namespace: ns, labelSelector: `${TASK_LABEL}=${task}` }))
-    .items;
+  return (
+    await bp.client.list(JobKind, { namespace: bp.ns, labelSelector: `${TASK_LABEL}=${task}` })
+  ).items;
 }
 
 describe("Given a backup of a real PostgreSQL database taken by a BackupPolicy", () => {
@@ -169,14 +141,7 @@ describe("Given a backup of a real PostgreSQL database taken by a BackupPolicy",
         storage: { persistentVolumeClaim: { claimName: "backups" }, path: "/postgres" },
       },
     });
-    const waited = await env.kubectl(
-      "wait",
-      `backuppolicy/${POLICY}`,
-      "-n",
-      ns,
-      "--for=condition=BackupSucceeded",
-      "--timeout=90s",
-    );
+    const waited = await bp.waitForCondition(POLICY, "BackupSucceeded");
     expect(waited.code).toBe(0);
     // The source changes after the backup: the restore must hold the backup's rows.
     await sql(source, "INSERT INTO \"Mixed Case\" VALUES ('after the backup', 9)");
@@ -208,7 +173,7 @@ describe("Given a backup of a real PostgreSQL database taken by a BackupPolicy",
   });
 
   it("When the task sets dropExisting, then the target is replaced by the backup's contents", async () => {
-    await apply(restoreTask("restore-replace", POLICY, true));
+    await apply(restoreTask("restore-replace", POLICY, { dropExisting: true }));
     const status = await finishedRun("restore-replace");
     expect(status.lastRun?.result).toBe("Succeeded");
     expect(await contentsOf(target)).toEqual(expected);
@@ -236,15 +201,7 @@ describe("Given a databaseRestore task naming a BackupPolicy that does not exist
     // A few seconds more: no hot loop, no Job, still one Event.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     expect(await jobsOf("restore-missing")).toHaveLength(0);
-    const events = (
-      await client.list<KubeObject & { reason?: string; type?: string; count?: number }>(
-        EventKind,
-        {
-          namespace: ns,
-          fieldSelector: "involvedObject.name=restore-missing",
-        },
-      )
-    ).items.filter((e) => e.reason === "ReferenceNotFound");
+    const events = await bp.eventsOf("restore-missing", "ReferenceNotFound");
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: "Warning" });
     expect(events[0]!.count ?? 1).toBe(1);
@@ -256,25 +213,9 @@ describe("Given a backup of two databases", () => {
   let second: string;
   let secondTarget: string;
 
-  const restoreFrom = (name: string, database: string, sourceDatabase?: string) => ({
-    kind: "MaintenanceTask",
-    metadata: { name },
-    spec: {
-      timeout: "10m",
-      retries: 0,
-      task: {
-        databaseRestore: {
-          backupPolicyRef: { name: POLICY_TWO },
-          ...(sourceDatabase ? { sourceDatabase } : {}),
-          target: { connectionSecretRef: { name: "pg-target" }, database },
-        },
-      },
-    },
-  });
-
   beforeAll(async () => {
-    second = `src2_${ns.replace(/-/g, "_")}`;
-    secondTarget = `dst2_${ns.replace(/-/g, "_")}`;
+    second = `src2_${bp.ns.replace(/-/g, "_")}`;
+    secondTarget = `dst2_${bp.ns.replace(/-/g, "_")}`;
     await sql(env.postgres.database, `CREATE DATABASE ${second}`);
     await sql(
       second,
@@ -290,20 +231,15 @@ describe("Given a backup of two databases", () => {
         storage: { persistentVolumeClaim: { claimName: "backups" }, path: "/postgres" },
       },
     });
-    const waited = await env.kubectl(
-      "wait",
-      `backuppolicy/${POLICY_TWO}`,
-      "-n",
-      ns,
-      "--for=condition=BackupSucceeded",
-      "--timeout=90s",
-    );
+    const waited = await bp.waitForCondition(POLICY_TWO, "BackupSucceeded");
     expect(waited.code).toBe(0);
   });
 
   it("When the task names the second as sourceDatabase, then the new database holds exactly that database's rows", async () => {
     const expected = await contentsOf(second);
-    await apply(restoreFrom("restore-second", secondTarget, second));
+    await apply(
+      restoreTask("restore-second", POLICY_TWO, { database: secondTarget, sourceDatabase: second }),
+    );
     const status = await finishedRun("restore-second");
     expect(status.lastRun?.result).toBe("Succeeded");
     expect(status.lastRun?.summary).toContain(`(${second}) into ${secondTarget}`);
@@ -312,8 +248,8 @@ describe("Given a backup of two databases", () => {
   });
 
   it("When the task names no sourceDatabase, then the run fails naming spec.task.databaseRestore.sourceDatabase and creates nothing", async () => {
-    const unused = `dst3_${ns.replace(/-/g, "_")}`;
-    await apply(restoreFrom("restore-ambiguous", unused));
+    const unused = `dst3_${bp.ns.replace(/-/g, "_")}`;
+    await apply(restoreTask("restore-ambiguous", POLICY_TWO, { database: unused }));
     const status = await finishedRun("restore-ambiguous");
     expect(status.lastRun?.result).toBe("Failed");
     expect(status.lastRun?.summary).toContain("holds 2 databases");

@@ -6,7 +6,6 @@
 // for the same slot, also after a restart between creating the Job and
 // writing status; an outage gives one catch-up. No pod runner: the Jobs'
 // pods stay Pending (the run itself is in backuppolicy-e2e.test.ts).
-import { CoreV1Api } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { backupPolicyDefinition } from "../../src/controllers/backuppolicy/module.ts";
 import { buildVerifyJob, VERIFY_LABEL } from "../../src/controllers/backuppolicy/verification.ts";
@@ -26,6 +25,7 @@ import { KubeClient, type KubeObject } from "../../src/runtime/kube.ts";
 import { updateStatus } from "../../src/runtime/status.ts";
 import { scheduledJobName } from "../../src/schedule/index.ts";
 import { createTestNamespace, installCrds, reconcileContext, useSharedEnv } from "../env/index.ts";
+import { eventsWith } from "./support/events.ts";
 
 const env = useSharedEnv();
 let ns: string;
@@ -105,16 +105,7 @@ function backupIdOf(job: JobView): unknown {
   return (JSON.parse(config) as { backupId?: unknown }).backupId;
 }
 
-async function eventsOf(name: string, reason: string) {
-  const list = await env
-    .kubeConfig()
-    .makeApiClient(CoreV1Api)
-    .listNamespacedEvent({
-      namespace: ns,
-      fieldSelector: `involvedObject.name=${name},reason=${reason}`,
-    });
-  return list.items;
-}
+const eventsOf = (name: string, reason: string) => eventsWith(env, ns, name, reason);
 
 const creationOf = (p: Policy) => Date.parse(String(p.metadata.creationTimestamp));
 const minuteFloor = (ms: number) => Math.floor(ms / MINUTE) * MINUTE;

@@ -16,7 +16,6 @@ import {
   rmSync,
   writeSync,
 } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { Redis as RedisClient } from "ioredis";
 import pg from "pg";
@@ -32,25 +31,20 @@ import { KubeClient } from "../../src/runtime/kube.ts";
 import {
   createTestNamespace,
   installCrds,
-  killOperators,
-  startOperator,
-  startPodRunner,
+  startOperatorWithJobs,
   useSharedEnv,
   waitFor,
-  type OperatorProcess,
-  type PodRunner,
+  type OperatorWithJobs,
 } from "../env/index.ts";
+import { startSilentServer, type SilentServer } from "./support/silent-server.ts";
 
 const env = useSharedEnv();
-const IMAGE = "ghcr.io/pake/pake-operator:e2e";
 let ns: string;
-let operator: OperatorProcess;
-let runner: PodRunner;
+let jobs: OperatorWithJobs;
 let client: KubeClient;
 let logsDir: string;
 let capacityDir: string;
-let silent: Server;
-const sockets: Socket[] = [];
+let silent: SilentServer;
 
 function secretCreate(name: string, data: Record<string, string>) {
   return client.create(SecretKind, {
@@ -61,43 +55,26 @@ function secretCreate(name: string, data: Record<string, string>) {
   });
 }
 
-function launchOperator(suffix: string): OperatorProcess {
-  return startOperator({
-    name: `operator-mt-e2e-${ns}-${suffix}`,
-    kubeconfigPath: env.kubeconfigPath,
-    runDir: env.runDir,
-    args: ["--leader-elect=false", "--namespaces", ns, "--runner-image", IMAGE],
-  });
-}
-
 beforeAll(async () => {
   await installCrds(env);
   ns = await createTestNamespace(env, "mt-e2e");
   client = new KubeClient(env.kubeConfig());
   logsDir = mkdtempSync(join(env.runDir, "mt-logs-"));
   capacityDir = mkdtempSync(join(env.runDir, "mt-capacity-"));
-  silent = createServer((s) => sockets.push(s));
-  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-  const port = (silent.address() as { port: number }).port;
+  silent = await startSilentServer();
   const secret = secretCreate;
   await secret("pg", { uri: env.postgres.uri });
   await secret("redis", { url: env.redis.url });
-  await secret("silent-redis", { url: `redis://127.0.0.1:${port}` });
-  operator = launchOperator("a");
-  await operator.ready();
-  runner = startPodRunner({
-    kubeConfig: env.kubeConfig(),
-    runDir: join(env.runDir, `pod-runner-${ns}`),
-    image: "ghcr.io/pake/pake-operator",
-    namespaces: [ns],
+  await secret("silent-redis", { url: `redis://127.0.0.1:${silent.port}` });
+  jobs = await startOperatorWithJobs(env, {
+    name: "operator-mt-e2e",
+    namespace: ns,
     volumes: { logs: logsDir, capacity: capacityDir },
   });
 });
 
 afterAll(async () => {
-  await runner?.stop();
-  await killOperators();
-  for (const s of sockets) s.destroy();
+  await jobs?.stop();
   silent?.close();
 });
 
@@ -139,7 +116,7 @@ async function waitForResult(
         last !== undefined && last.result !== "Running" && (job === undefined || last.job === job)
       );
     },
-    { what: `a final result of ${name}`, process: operator.proc, timeoutMs },
+    { what: `a final result of ${name}`, process: jobs.operator.proc, timeoutMs },
   );
   return status;
 }
@@ -256,7 +233,7 @@ describe("Given the operator, the pod runner, PostgreSQL, Redis and a log volume
       status: "False",
       reason: "DeadlineExceeded",
     });
-    const run = runner.runs.find((r) => r.pod.startsWith(status.lastRun!.job));
+    const run = jobs.runner.runs.find((r) => r.pod.startsWith(status.lastRun!.job));
     expect(run).toBeDefined();
     await waitFor(() => Promise.resolve(!run!.process.running), {
       what: "the runner process to be killed",
@@ -275,9 +252,7 @@ describe("Given the operator, the pod runner, PostgreSQL, Redis and a log volume
     expect(first.lastRunNowToken).toBe("first");
     expect(await jobsOf("manual")).toHaveLength(1);
 
-    await killOperators();
-    operator = launchOperator("b");
-    await operator.ready();
+    await jobs.restartOperator();
     await new Promise((r) => setTimeout(r, 3_000));
     expect(await jobsOf("manual")).toHaveLength(1);
 
@@ -291,14 +266,14 @@ describe("Given the operator, the pod runner, PostgreSQL, Redis and a log volume
     );
     await waitFor(async () => (await statusOf("manual")).lastRunNowToken === "second", {
       what: "token second",
-      process: operator.proc,
+      process: jobs.operator.proc,
       timeoutMs: 20_000,
     });
     const second = await waitForResult("manual", 30_000, (await statusOf("manual")).lastRun?.job);
     expect(second.lastRun).toMatchObject({ result: "Succeeded", trigger: "RunNow" });
     expect(second.lastRun?.job).not.toBe(first.lastRun?.job);
     expect(await jobsOf("manual")).toHaveLength(2);
-    expect(runner.runs.filter((r) => r.pod.startsWith("manual-"))).toHaveLength(2);
+    expect(jobs.runner.runs.filter((r) => r.pod.startsWith("manual-"))).toHaveLength(2);
   }, 90_000);
 
   it("When runs fail and succeed beyond the history limits, then failures carry BackoffLimitExceeded and the runner's error, and old Jobs are pruned", async () => {
@@ -334,14 +309,14 @@ describe("Given the operator, the pod runner, PostgreSQL, Redis and a log volume
       );
       await waitFor(async () => (await statusOf("limits")).lastRunNowToken === token, {
         what: `token ${token}`,
-        process: operator.proc,
+        process: jobs.operator.proc,
         timeoutMs: 20_000,
       });
       await waitForResult("limits", 40_000, (await statusOf("limits")).lastRun?.job);
     }
     await waitFor(async () => (await jobsOf("limits")).length === 2, {
       what: "pruning to one successful and one failed Job",
-      process: operator.proc,
+      process: jobs.operator.proc,
       timeoutMs: 20_000,
     });
     const status = await statusOf("limits");
@@ -372,7 +347,7 @@ describe("Given the operator, the pod runner, PostgreSQL, Redis and a log volume
     await apply("capacity", spec, { "pake.dev/run-now": "c2" });
     await waitFor(async () => (await statusOf("capacity")).lastRunNowToken === "c2", {
       what: "token c2",
-      process: operator.proc,
+      process: jobs.operator.proc,
       timeoutMs: 20_000,
     });
     const second = await waitForResult(

@@ -9,34 +9,28 @@
 //     next successful run resolves it;
 //   - a run that succeeds with a critical finding (capacityCheck over its
 //     critical disk threshold) opens one too.
-import { CoreV1Api } from "@kubernetes/client-node";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IncidentLabel } from "../../src/crds/incident.ts";
 import {
   createTestNamespace,
   installCrds,
-  killOperators,
-  startOperator,
-  startPodRunner,
+  startOperatorWithJobs,
   startPostgres,
   useSharedEnv,
   waitFor,
-  type OperatorProcess,
-  type PodRunner,
+  type OperatorWithJobs,
   type Postgres,
 } from "../env/index.ts";
+import { eventsWith } from "./support/events.ts";
+import { startSilentServer, type SilentServer } from "./support/silent-server.ts";
 
 const env = useSharedEnv();
-const IMAGE = "ghcr.io/pake/pake-operator:e2e";
 let ns: string;
-let operator: OperatorProcess;
-let runner: PodRunner;
+let jobs: OperatorWithJobs;
 let privatePg: Postgres;
-let silent: Server;
-const sockets: Socket[] = [];
+let silent: SilentServer;
 
 interface Obj {
   metadata: { name: string; uid: string; labels?: Record<string, string> };
@@ -63,34 +57,21 @@ beforeAll(async () => {
   privatePg = await startPostgres();
   // A Redis that accepts connections and never answers: a cacheCleanup run
   // against it stays active until its timeout.
-  silent = createServer((s) => sockets.push(s));
-  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-  const silentPort = (silent.address() as { port: number }).port;
+  silent = await startSilentServer();
   await apply(secret("pg-private", { uri: privatePg.uri }));
-  await apply(secret("silent-redis", { url: `redis://127.0.0.1:${silentPort}` }));
+  await apply(secret("silent-redis", { url: `redis://127.0.0.1:${silent.port}` }));
   await apply(secret("redis", { url: env.redis.url }));
-  operator = startOperator({
-    name: `operator-mt-inc-${ns}`,
-    kubeconfigPath: env.kubeconfigPath,
-    runDir: env.runDir,
-    args: ["--leader-elect=false", "--namespaces", ns, "--runner-image", IMAGE],
-    env: { PAKE_HEALTHCHECK_STATUS_INTERVAL: "2s" },
-  });
-  await operator.ready();
-  runner = startPodRunner({
-    kubeConfig: env.kubeConfig(),
-    runDir: join(env.runDir, `pod-runner-${ns}`),
-    image: IMAGE.split(":")[0],
-    namespaces: [ns],
+  jobs = await startOperatorWithJobs(env, {
+    name: "operator-mt-inc",
+    namespace: ns,
     volumes: { capacity: mkdtempSync(join(env.runDir, "mt-inc-capacity-")) },
+    operatorEnv: { PAKE_HEALTHCHECK_STATUS_INTERVAL: "2s" },
   });
 }, 120_000);
 
 afterAll(async () => {
-  await runner?.stop();
-  await killOperators();
+  await jobs?.stop();
   await privatePg?.destroy();
-  for (const s of sockets) s.destroy();
   silent?.close();
 });
 
@@ -128,16 +109,7 @@ async function incidentsOf(kind: string, name: string): Promise<Obj[]> {
   );
 }
 
-async function eventsOf(name: string, reason: string) {
-  const list = await env
-    .kubeConfig()
-    .makeApiClient(CoreV1Api)
-    .listNamespacedEvent({
-      namespace: ns,
-      fieldSelector: `involvedObject.name=${name},reason=${reason}`,
-    });
-  return list.items;
-}
+const eventsOf = (name: string, reason: string) => eventsWith(env, ns, name, reason);
 
 async function until<T>(
   what: string,
@@ -151,7 +123,7 @@ async function until<T>(
       value = await read();
       return ok(value);
     },
-    { what, process: operator.proc, timeoutMs },
+    { what, process: jobs.operator.proc, timeoutMs },
   );
   return value!;
 }

@@ -4,7 +4,6 @@
 // across several slots, a restart between creating a Job and writing status,
 // the concurrency policies, the watchdog — without waiting for wall-clock
 // minutes. No pod runner here: the Jobs' pods stay Pending, so runs stay active.
-import { CoreV1Api } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { reconcileKind } from "../../src/controllers/kit/index.ts";
 import {
@@ -27,6 +26,7 @@ import {
   useSharedEnv,
   waitFor,
 } from "../env/index.ts";
+import { eventsWith } from "./support/events.ts";
 
 const env = useSharedEnv();
 let ns: string;
@@ -84,16 +84,7 @@ async function reconcile(name: string, clock: FakeClock): Promise<ReconcileResul
 const creationOf = (t: MaintenanceTask) => Date.parse(String(t.metadata.creationTimestamp));
 const minuteFloor = (ms: number) => Math.floor(ms / MINUTE) * MINUTE;
 
-async function eventsOf(name: string, reason: string) {
-  const list = await env
-    .kubeConfig()
-    .makeApiClient(CoreV1Api)
-    .listNamespacedEvent({
-      namespace: ns,
-      fieldSelector: `involvedObject.name=${name},reason=${reason}`,
-    });
-  return list.items;
-}
+const eventsOf = (name: string, reason: string) => eventsWith(env, ns, name, reason);
 
 describe("Given a task on * * * * * and an operator that was down for five slots", () => {
   it("When it reconciles, then exactly one run starts (the newest slot) and the re-queue is the next minute", async () => {
