@@ -24,7 +24,7 @@ import {
 } from "./common.ts";
 import type { KindDescriptor } from "./common.ts";
 import { INCIDENT_SEVERITIES } from "./healthcheck.ts";
-import { ActiveRun } from "./maintenancetask.ts";
+import { ActiveRun, startingDeadlineRule } from "./maintenancetask.ts";
 
 export const BackupDatabase = z
   .strictObject({
@@ -185,6 +185,14 @@ export const BackupPolicySpec = withRules(
       storage: BackupStorage,
       retention: BackupRetention.default({ keepLast: 7 }),
       verify: BackupVerify.optional(),
+      suppressIncidentsFor: z
+        .array(objectName("HealthCheck name."))
+        .max(32)
+        .optional()
+        .describe(
+          "HealthChecks (same namespace) that open no Incidents while a backup or a verification " +
+            "of this policy runs, at the latest until its start plus its timeout.",
+        ),
       incident: BackupIncident.default({ enabled: true, severity: "high" }),
       timeout: duration("Longest a backup may take (the Job's activeDeadlineSeconds).").default(
         "1h",
@@ -200,7 +208,10 @@ export const BackupPolicySpec = withRules(
         .min(0)
         .max(2592000)
         .optional()
-        .describe("A missed backup may still start this many seconds after its scheduled time."),
+        .describe(
+          "A missed backup may still start this many seconds after its scheduled time. " +
+            "At least 10 (below that a backup may be missed).",
+        ),
     })
     .describe("Desired state of a BackupPolicy."),
   [
@@ -216,6 +227,7 @@ export const BackupPolicySpec = withRules(
       fieldPath: ".compression.algorithm",
       check: (s) => s.format !== "plain" || ["none", "gzip"].includes(s.compression.algorithm),
     },
+    startingDeadlineRule(),
   ],
 );
 export type BackupPolicySpec = z.infer<typeof BackupPolicySpec>;
@@ -324,10 +336,19 @@ export const BackupPolicyStatus = z
       "Next scheduled verification (with spec.verify.schedule).",
     ).optional(),
     active: z.array(ActiveRun).max(16).optional().describe("Backups whose Jobs have not finished."),
+    verifying: z
+      .array(ActiveRun)
+      .max(16)
+      .optional()
+      .describe("Verifications whose Jobs have not finished."),
     lastRunNowToken: text(
       256,
       "Value of the pake.dev/backup-now annotation last acted on.",
     ).optional(),
+    incidentRef: z
+      .strictObject({ name: objectName("Name of the open Incident.") })
+      .optional()
+      .describe("The open Incident raised by this policy, if any."),
   })
   .describe("Observed state of a BackupPolicy.");
 export type BackupPolicyStatus = z.infer<typeof BackupPolicyStatus>;

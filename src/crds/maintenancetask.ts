@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { parseDuration } from "../lib/duration.ts";
 import {
+  type CelRule,
   AGE_COLUMN,
   API_GROUP,
   API_VERSION,
@@ -53,7 +54,12 @@ export const LogCleanupTask = withRules(
         .array(z.string().min(1).max(256))
         .max(16)
         .default(["*.log", "*.log.*"])
-        .describe("Glob patterns of file names to consider."),
+        .describe(
+          "Glob patterns of the files to consider (minimatch): `*`, `?`, `[…]`, `**`, braces " +
+            "(`*.{log,gz}`, at most 256 expansions) and `\\` escapes. A pattern without `/` " +
+            "matches at any depth. Dotfiles and files under hidden directories match only when the " +
+            "pattern spells the dot (`.*.log`, `.cache/*.log`); `!` and `#` are plain characters.",
+        ),
       maxAge: age("Delete matching files last modified longer ago than this.").default("7d"),
       recursive: z.boolean().default(true).describe("Descend into subdirectories."),
       dryRun: z.boolean().default(false).describe("Report what would be deleted; delete nothing."),
@@ -333,6 +339,29 @@ export const TaskIncidentPolicy = z
   );
 export type TaskIncidentPolicy = z.infer<typeof TaskIncidentPolicy>;
 
+/** Shortest starting deadline, in seconds. */
+export const MIN_STARTING_DEADLINE_SECONDS = 10;
+
+/**
+ * CEL rule: startingDeadlineSeconds, when set, is at least 10. Below that the
+ * slot may already be past its deadline when the controller looks (the
+ * CronJob controller documents the same), and 0 would silently mean never.
+ */
+export function startingDeadlineRule<
+  T extends { startingDeadlineSeconds?: number | undefined },
+>(): CelRule<T> {
+  return {
+    rule: `!has(self.startingDeadlineSeconds) || self.startingDeadlineSeconds >= ${MIN_STARTING_DEADLINE_SECONDS}`,
+    message:
+      `startingDeadlineSeconds must be at least ${MIN_STARTING_DEADLINE_SECONDS}: ` +
+      "with a shorter deadline a run may be missed (as the CronJob controller documents)",
+    fieldPath: ".startingDeadlineSeconds",
+    check: (v) =>
+      v.startingDeadlineSeconds === undefined ||
+      v.startingDeadlineSeconds >= MIN_STARTING_DEADLINE_SECONDS,
+  };
+}
+
 export const MaintenanceTaskSpec = withRules(
   z
     .strictObject({
@@ -356,7 +385,7 @@ export const MaintenanceTaskSpec = withRules(
         .optional()
         .describe(
           "A missed run may still start this many seconds after its scheduled time; " +
-            "at most one missed run is caught up.",
+            "at most one missed run is caught up. At least 10 (below that a run may be missed).",
         ),
       timeout: duration("Longest a run may take (the Job's activeDeadlineSeconds).").default("1h"),
       retries: z
@@ -402,6 +431,7 @@ export const MaintenanceTaskSpec = withRules(
       fieldPath: ".startingDeadlineSeconds",
       check: (s) => s.startingDeadlineSeconds === undefined || s.schedule !== undefined,
     },
+    startingDeadlineRule(),
   ],
 );
 export type MaintenanceTaskSpec = z.infer<typeof MaintenanceTaskSpec>;
@@ -550,6 +580,10 @@ export const MaintenanceTaskStatus = z
         "capacityCheck: samples of successful runs, oldest first (at most 30), passed to the " +
           "next run for growth per day and days-until-full forecasts.",
       ),
+    incidentRef: z
+      .strictObject({ name: objectName("Name of the open Incident.") })
+      .optional()
+      .describe("The open Incident raised by this task, if any."),
   })
   .describe("Observed state of a MaintenanceTask.");
 export type MaintenanceTaskStatus = z.infer<typeof MaintenanceTaskStatus>;

@@ -1,13 +1,33 @@
 // A failed backup or verification opens one Incident per policy through the
 // Incident module's source API (spec.incident: severity, default high; not
 // at all when disabled); a repeat raises its occurrences; the next success
-// resolves an open one, also when disabled since. Called after the status write,
-// for the outcomes recorded in that reconcile only, so a re-read status never
-// counts as a new occurrence.
-import type { BackupIncident, BackupRecord, Verification } from "../../crds/backuppolicy.ts";
-import { redactText } from "../../lib/redact.ts";
+// resolves an open one, also when disabled since. Called after the status
+// write: the outcomes recorded in that reconcile are the edge, so a re-read
+// status never counts as a new occurrence; the newer of lastBackup and
+// lastVerification in the written status and status.incidentRef are the
+// level, so a crash between the write and the call converges. The rules are
+// MaintenanceTask's too (jobrun/run-incidents.ts).
+import {
+  backupPolicyDescriptor,
+  type BackupIncident,
+  type BackupPolicyStatus,
+  type BackupRecord,
+  type Verification,
+} from "../../crds/backuppolicy.ts";
 import type { ReconcileContext } from "../../runtime/controller.ts";
+import type { KubeObject } from "../../runtime/kube.ts";
 import { IncidentSourceApi, type IncidentSourceRef } from "../incident/source.ts";
+import {
+  confirmedIncidentStep,
+  followIncidentStep,
+  newestOutcome,
+  writeIncidentRef,
+  type IncidentCalls,
+  type IncidentLevel,
+  type RunOutcome,
+} from "../jobrun/index.ts";
+
+type BackupPolicyObject = KubeObject & { status?: BackupPolicyStatus };
 
 export interface PolicyOutcomes {
   source: IncidentSourceRef;
@@ -17,58 +37,88 @@ export interface PolicyOutcomes {
   backups: BackupRecord[];
   /** Verifications recorded in this reconcile, oldest first. */
   verifications: Verification[];
+  /** The status as written. */
+  status: BackupPolicyStatus | undefined;
 }
 
-interface Failure {
-  what: string;
-  message: string;
-  episode: string;
+/** A backup attempt as an outcome. */
+export function backupOutcome(b: BackupRecord): RunOutcome {
+  return {
+    time: b.endTime ?? b.startTime ?? "",
+    what: `backup ${b.job ?? b.id}`,
+    message: b.message ?? "failed",
+    ...(b.result === "Failed" ? { problem: "failed" } : {}),
+  };
 }
 
-/** The newest failure, when the newest outcome of this reconcile is one. */
-function newestFailure(outcomes: PolicyOutcomes): Failure | "recovered" | undefined {
-  const events = [
-    ...outcomes.backups.map((b) => ({
-      time: b.endTime ?? b.startTime ?? "",
-      failed: b.result === "Failed",
-      what: `backup ${b.job ?? b.id}`,
-      message: b.message ?? "failed",
-    })),
-    ...outcomes.verifications.map((v) => ({
-      time: v.time,
-      failed: v.result === "Failed",
-      what: `verification of backup ${v.backupId}`,
-      message: v.message ?? "failed",
-    })),
-  ].sort((a, b) => a.time.localeCompare(b.time));
-  const last = events.at(-1);
-  if (last === undefined) return undefined;
-  if (!last.failed) return "recovered";
-  return { what: last.what, message: redactText(last.message), episode: last.time };
+/** A verification as an outcome. */
+export function verificationOutcome(v: Verification): RunOutcome {
+  return {
+    time: v.time,
+    what: `verification of backup ${v.backupId}`,
+    message: v.message ?? "failed",
+    ...(v.result === "Failed" ? { problem: "failed" } : {}),
+  };
 }
 
+/** The newer of lastBackup and lastVerification, as an outcome. */
+export function newestPolicyOutcome(
+  status: BackupPolicyStatus | undefined,
+): RunOutcome | undefined {
+  const backup = status?.lastBackup;
+  const verification = status?.lastVerification;
+  return newestOutcome([
+    backup ? backupOutcome(backup) : undefined,
+    verification ? verificationOutcome(verification) : undefined,
+  ]);
+}
+
+function sourceCalls(ctx: ReconcileContext, outcomes: PolicyOutcomes): IncidentCalls {
+  const api = new IncidentSourceApi({ client: ctx.client, events: ctx.events, log: ctx.log });
+  const { source, policy } = outcomes;
+  return {
+    open: (step) =>
+      api.open({
+        source,
+        severity: policy.severity,
+        title: step.title,
+        description: step.message,
+        message: step.message,
+        episode: step.episode,
+        now: ctx.clock.now(),
+        occurrence: step.occurrence,
+      }),
+    resolve: () =>
+      api.resolve({
+        source,
+        now: ctx.clock.now(),
+        message: `BackupPolicy ${source.name} succeeded again`,
+      }),
+  };
+}
+
+/** Opens, repeats or resolves the policy's Incident, then records it in status.incidentRef. */
 export async function reportIncidents(
   ctx: ReconcileContext,
   outcomes: PolicyOutcomes,
 ): Promise<void> {
-  const outcome = newestFailure(outcomes);
-  if (outcome === undefined) return;
-  const api = new IncidentSourceApi({ client: ctx.client, events: ctx.events, log: ctx.log });
   const { source } = outcomes;
-  const now = ctx.clock.now();
-  if (outcome === "recovered") {
-    await api.resolve({ source, now, message: `BackupPolicy ${source.name} succeeded again` });
-    return;
-  }
-  if (!outcomes.policy.enabled) return;
-  await api.open({
-    source,
-    severity: outcomes.policy.severity,
-    title: `BackupPolicy ${source.name}: ${outcome.what} failed`,
-    description: outcome.message,
-    message: outcome.message,
-    episode: outcome.episode,
-    now,
-    occurrence: true,
+  const owner = { kind: backupPolicyDescriptor, namespace: source.namespace, name: source.name };
+  const levelOf = (status: BackupPolicyStatus | undefined): IncidentLevel => ({
+    recorded: [
+      ...outcomes.backups.map(backupOutcome),
+      ...outcomes.verifications.map(verificationOutcome),
+    ],
+    newest: newestPolicyOutcome(status),
+    incidentRef: status?.incidentRef?.name,
+    enabled: outcomes.policy.enabled,
   });
+  const { step, level } = await confirmedIncidentStep(
+    `BackupPolicy ${source.name}`,
+    levelOf(outcomes.status),
+    async () => levelOf((await ctx.client.get<BackupPolicyObject>(owner.kind, owner)).status),
+  );
+  const change = await followIncidentStep(step, sourceCalls(ctx, outcomes), level.incidentRef);
+  if (change === undefined) return;
+  await writeIncidentRef(ctx, owner, change, level.incidentRef);
 }

@@ -15,8 +15,9 @@
 //   6. return the status (lastBackup, backups[], lastVerification, schedule,
 //      conditions), the Events and the re-queue; after the status write,
 //      the recorded Jobs are marked (so a re-read Job is not recorded twice),
-//      Incidents opened or resolved (incidents.ts), the metrics set and old
-//      Jobs pruned.
+//      Incidents opened or resolved from what this write recorded and, when
+//      a crash skipped that, from the written status and its incidentRef
+//      (incidents.ts), the metrics set and old Jobs pruned.
 import {
   BACKUP_NOW_ANNOTATION,
   type BackupPolicySpec,
@@ -224,7 +225,13 @@ function watchdogTimes(spec: BackupPolicySpec, options: BackupPolicyOptions) {
   };
 }
 
-function afterStatus(r: PolicyReconcile, status: Status, finished: FinishedBackup[]) {
+/** What the status write left: the status the metrics read and the Incident follows. */
+interface Written {
+  /** The status as the kit wrote it (the last application of the mutator). */
+  status: Status;
+}
+
+function afterStatus(r: PolicyReconcile, written: Written, finished: FinishedBackup[]) {
   return async (): Promise<void> => {
     if (finished.length > 0) crashPoint(CrashPoint.BackupRecorded);
     await markRecorded(r.backups, r.ctx, unmarkedInStatus(r.backups, r.policy.status));
@@ -235,8 +242,9 @@ function afterStatus(r: PolicyReconcile, status: Status, finished: FinishedBacku
       policy: r.owner.spec.incident,
       backups: finished.map((f) => f.attempt),
       verifications: verificationsOf(r.verifications),
+      status: written.status,
     });
-    recordPolicyMetrics(r.owner, status);
+    recordPolicyMetrics(r.owner, written.status);
     await pruneFinished(r.backups, KEEP_JOBS);
     await pruneFinished(r.verifications, KEEP_JOBS);
   };
@@ -292,19 +300,26 @@ export async function reconcileBackupPolicy(
     crashPoint(CrashPoint.BackupJobCreated);
   }
   const finished = finishedBackups(r.backups);
-  const mutate = statusMutator({
+  const apply = statusMutator({
     spec,
     plan,
     verifyPlan,
     finished,
     verifications: verificationsOf(r.verifications),
     active: activeRuns(r.backups),
+    verifying: activeRuns(r.verifications),
     blocked: r.blocked,
     now: r.backups.now,
   });
   // The status the kit will write, for the verification target and the metrics.
   const next: Status = structuredClone(policy.status ?? {});
-  mutate(next, policy);
+  apply(next, policy);
+  const written: Written = { status: next };
+  // On a 409 the kit re-applies it to a fresh read: that one is what it wrote.
+  const mutate: typeof apply = (status, obj) => {
+    apply(status, obj);
+    written.status = status;
+  };
   await ensureVerification(r, next);
   const verifySlots = await ensureScheduledVerification(r, verifyPlan, next);
   const requeueAfter = requeueOf(r, plan, verifyPlan);
@@ -318,6 +333,6 @@ export async function reconcileBackupPolicy(
       ...blockedEvents(policy.status, r.blocked),
     ],
     ...(requeueAfter !== undefined ? { requeueAfter } : {}),
-    afterStatus: afterStatus(r, next, finished),
+    afterStatus: afterStatus(r, written, finished),
   };
 }

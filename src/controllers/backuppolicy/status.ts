@@ -39,6 +39,8 @@ export interface StatusInput {
   /** Verifications finished in this reconcile, oldest first. */
   verifications: Verification[];
   active: ActiveRun[];
+  /** Verifications whose Jobs have not finished. */
+  verifying: ActiveRun[];
   /** Why runs are held: Ready=False with this reason and message. */
   blocked?: Blocked | undefined;
   now: Date;
@@ -48,6 +50,8 @@ function applySchedule(status: Status, input: StatusInput): void {
   applyPlan(status, input.plan, input.spec.suspend);
   if (input.active.length > 0) status.active = input.active;
   else delete status.active;
+  if (input.verifying.length > 0) status.verifying = input.verifying;
+  else delete status.verifying;
   const verify = input.verifyPlan;
   if (verify?.next && !input.spec.suspend) status.nextVerifyTime = formatTime(verify.next);
   else delete status.nextVerifyTime;

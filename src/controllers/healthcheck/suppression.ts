@@ -1,13 +1,14 @@
-// Maintenance-aware suppression: a MaintenanceTask lists HealthChecks of its
-// namespace in spec.suppressIncidentsFor; while a run of it is active, and at
-// the latest until the run's start plus the task's spec.timeout, those checks
-// open no Incident when Critical (nor repeat an open one: an Incident opened
-// before the run stays open, and is still resolved when the check recovers).
+// Maintenance-aware suppression: a MaintenanceTask or a BackupPolicy lists
+// HealthChecks of its namespace in spec.suppressIncidentsFor; while a run of
+// it is active (a task's run; a policy's backup or verification), and at the
+// latest until the run's start plus its timeout, those checks open no
+// Incident when Critical (nor repeat an open one: an Incident opened before
+// the run stays open, and is still resolved when the check recovers).
 //
-// The level-triggered truth is the task's status.active (the runs whose Job
-// has not finished, which the MaintenanceTask controller keeps), read from the
-// process-wide MaintenanceTask informer's cache: no API call per probe. When
-// a task's active runs change, the named checks are probed again at once
+// The level-triggered truth is the owner's status (status.active: the runs
+// whose Job has not finished; a BackupPolicy's status.verifying likewise),
+// read from the process-wide informers' caches: no API call per probe. When
+// an owner's active runs change, the named checks are probed again at once
 // (affectedChecks), so a suppression starts and ends with the run, not a probe
 // interval later.
 import type { ActiveRun } from "../../crds/maintenancetask.ts";
@@ -15,16 +16,17 @@ import { parseDuration } from "../../lib/duration.ts";
 import type { Informer } from "../../runtime/informer.ts";
 import type { KubeObject } from "../../runtime/kube.ts";
 
-/** The CRD's default spec.timeout (the API server fills it in; a cache entry always has one). */
-const DEFAULT_TASK_TIMEOUT = "1h";
+/** The CRDs' default timeouts (the API server fills them in; a cache entry always has them). */
+const DEFAULT_RUN_TIMEOUT = "1h";
+const DEFAULT_VERIFY_TIMEOUT = "30m";
 
 /** Longest a report waits for the MaintenanceTask cache's first list. */
 const SYNC_WAIT_MS = 10_000;
 
-/** A MaintenanceTask as the HealthCheck module reads it from the informer's cache. */
+/** A MaintenanceTask or BackupPolicy as the HealthCheck module reads it from an informer's cache. */
 export interface SuppressingTask extends KubeObject {
-  spec?: { suppressIncidentsFor?: string[]; timeout?: string };
-  status?: { active?: ActiveRun[] };
+  spec?: { suppressIncidentsFor?: string[]; timeout?: string; verify?: { timeout?: string } };
+  status?: { active?: ActiveRun[]; verifying?: ActiveRun[] };
 }
 
 /** The run that suppresses a check's Incidents. */
@@ -39,23 +41,34 @@ export interface Suppression {
   text: string;
 }
 
-function timeoutOf(task: SuppressingTask): number | undefined {
+function parsedTimeout(text: string): number | undefined {
   try {
-    return parseDuration(task.spec?.timeout ?? DEFAULT_TASK_TIMEOUT);
+    return parseDuration(text);
   } catch {
     return undefined; // the CRD rejects such a timeout; no bound, no suppression
   }
 }
 
+/** The owner's unfinished runs, each with the timeout that bounds it. */
+function windowsOf(task: SuppressingTask): { run: ActiveRun; timeout: string }[] {
+  const runTimeout = task.spec?.timeout ?? DEFAULT_RUN_TIMEOUT;
+  const verifyTimeout = task.spec?.verify?.timeout ?? DEFAULT_VERIFY_TIMEOUT;
+  return [
+    ...(task.status?.active ?? []).map((run) => ({ run, timeout: runTimeout })),
+    ...(task.status?.verifying ?? []).map((run) => ({ run, timeout: verifyTimeout })),
+  ];
+}
+
 function runsOf(task: SuppressingTask, now: number): Suppression[] {
-  const timeout = timeoutOf(task);
-  if (timeout === undefined) return [];
   const name = task.metadata.name ?? "";
-  return (task.status?.active ?? []).flatMap((run) => {
+  const kind = task.kind ?? "MaintenanceTask";
+  return windowsOf(task).flatMap(({ run, timeout }) => {
+    const ms = parsedTimeout(timeout);
+    if (ms === undefined) return [];
     const start = Date.parse(run.startTime);
-    const until = start + timeout;
+    const until = start + ms;
     if (!(until > now)) return [];
-    const text = `MaintenanceTask ${name} (Job ${run.job})`;
+    const text = `${kind} ${name} (Job ${run.job})`;
     return [{ task: name, job: run.job, start, until, text }];
   });
 }
@@ -80,7 +93,10 @@ export function suppressingRun(
   return runs.sort((a, b) => a.start - b.start || a.text.localeCompare(b.text))[0];
 }
 
-const activeOf = (task: SuppressingTask | undefined): ActiveRun[] => task?.status?.active ?? [];
+const activeOf = (task: SuppressingTask | undefined): ActiveRun[] => [
+  ...(task?.status?.active ?? []),
+  ...(task?.status?.verifying ?? []),
+];
 const namesOf = (task: SuppressingTask | undefined): string[] =>
   task?.spec?.suppressIncidentsFor ?? [];
 
@@ -91,6 +107,7 @@ const suppressionKey = (task: SuppressingTask | undefined): string =>
       .map((r) => `${r.job}@${r.startTime}`)
       .sort(),
     task?.spec?.timeout,
+    task?.spec?.verify?.timeout,
     namesOf(task),
   ]);
 
@@ -105,14 +122,18 @@ export function affectedChecks(
   return [...new Set([...namesOf(old), ...namesOf(next)])];
 }
 
-/** Suppression lookups on the shared MaintenanceTask informer's cache. */
+/** Suppression lookups on the shared MaintenanceTask and BackupPolicy informers' caches. */
 export class MaintenanceSuppressions {
-  private readonly informer: Informer<SuppressingTask>;
+  private readonly informers: Informer<SuppressingTask>[];
   private readonly now: () => number;
   private readonly syncWaitMs: number;
 
-  constructor(informer: Informer<SuppressingTask>, now: () => number, syncWaitMs = SYNC_WAIT_MS) {
-    this.informer = informer;
+  constructor(
+    informers: Informer<SuppressingTask>[],
+    now: () => number,
+    syncWaitMs = SYNC_WAIT_MS,
+  ) {
+    this.informers = informers;
     this.now = now;
     this.syncWaitMs = syncWaitMs;
   }
@@ -122,20 +143,20 @@ export class MaintenanceSuppressions {
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.syncWaitMs);
     });
-    await Promise.race([this.informer.waitForSync(), timeout]);
+    await Promise.race([Promise.all(this.informers.map((i) => i.waitForSync())), timeout]);
     clearTimeout(timer);
   }
 
   /**
    * The run suppressing the check now. Waits for the cache's first list (an
    * empty cache suppresses nothing), but not for ever: a cache that cannot
-   * list MaintenanceTasks must not stop the check's reports.
+   * list its kind must not stop the check's reports.
    */
   async find(check: KubeObject): Promise<Suppression | undefined> {
-    if (!this.informer.hasSynced()) await this.synced();
+    if (!this.informers.every((i) => i.hasSynced())) await this.synced();
     const namespace = check.metadata.namespace;
     return suppressingRun(
-      this.informer.list(namespace),
+      this.informers.flatMap((i) => i.list(namespace)),
       { namespace, name: check.metadata.name ?? "" },
       this.now(),
     );

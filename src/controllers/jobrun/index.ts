@@ -12,9 +12,12 @@
 //      config, volumes, secretKeyRef env); buildRunJob adds the restricted
 //      Pod Security Standard contexts, the owner reference, labels, the run's
 //      annotations, activeDeadlineSeconds and backoffLimit;
-//   3. create (jobs.ts): AlreadyExists counts as success — the same name is
-//      the same run — so a crash between creating a Job and writing status
-//      never starts a run twice; the owner's status lists the run as active;
+//   3. create (jobs.ts): AlreadyExists counts as success when the Job is
+//      controlled by this owner's uid — the same name is the same run — so a
+//      crash between creating a Job and writing status never starts a run
+//      twice; a namesake left by a deleted former owner is deleted and the
+//      reconcile retried; any other Job of that name is an error naming it;
+//      the owner's status lists the run as active;
 //   4. the Job runs; the runner writes its JSON result (≤ 4 KiB) as the
 //      container's termination message; Job events re-queue the owner;
 //   5. read (results.ts, pure): a finished Job not yet recorded + its newest

@@ -1,53 +1,117 @@
 // A MaintenanceTask as an Incident source: a run that failed after its
 // retries (Failed, TimedOut, also a vanished Job) or that succeeded with a
 // critical finding (the runner's result says severity "critical", e.g. a
-// capacity forecast below criticalDaysUntilFull) opens one Incident per task
-// through the Incident module's source API (dedup by the task's uid); a
-// repeat raises its occurrences; the next clean success resolves it, also
-// when spec.incident.enabled was turned off since. Called after the status
-// write, for the runs that write recorded for the first time (the status
-// mutator's onRecorded), so a reconcile on a stale cache, or a re-read
-// status, never counts as a new occurrence.
-import type { TaskIncidentPolicy } from "../../crds/maintenancetask.ts";
+// capacity forecast below criticalDaysUntilFull; kept in the run record as
+// details.severity) opens one Incident per task through the Incident
+// module's source API (dedup by the task's uid); a repeat raises its
+// occurrences; the next clean success resolves it, also when
+// spec.incident.enabled was turned off since. Called after the status
+// write: the runs that write recorded for the first time (the status
+// mutator's onRecorded) are the edge, so a reconcile on a stale cache never
+// counts an occurrence twice; the newest run in the written status and
+// status.incidentRef are the level, so a crash between the write and the
+// call converges (jobrun/run-incidents.ts has the rules).
+import {
+  maintenanceTaskDescriptor,
+  type MaintenanceTaskStatus,
+  type TaskIncidentPolicy,
+} from "../../crds/maintenancetask.ts";
 import type { ReconcileContext } from "../../runtime/controller.ts";
+import type { KubeObject } from "../../runtime/kube.ts";
 import { IncidentSourceApi, type IncidentSourceRef } from "../incident/source.ts";
-import { recordOutcome, runIncidentDecision, type RunRecord } from "../jobrun/index.ts";
+import {
+  confirmedIncidentStep,
+  followIncidentStep,
+  newestOutcome,
+  recordOutcome,
+  writeIncidentRef,
+  type IncidentCalls,
+  type IncidentLevel,
+  type RunOutcome,
+  type RunRecord,
+} from "../jobrun/index.ts";
+import { crashPoint, CrashPoint } from "./crash-points.ts";
+
+/** The runner's severity that asks for a response, as a run record keeps it. */
+const CRITICAL = "critical";
+const MAX_DETAILS = 32;
+
+/** Whether the run's runner marked a critical finding. */
+export function isCritical(record: RunRecord): boolean {
+  return record.details?.severity === CRITICAL;
+}
+
+/** The record's details with severity: critical first (within the CRD's 32 entries). */
+export function criticalDetails(
+  details: Record<string, string> | undefined,
+): Record<string, string> {
+  const rest = Object.entries(details ?? {}).filter(([k]) => k !== "severity");
+  return Object.fromEntries([["severity", CRITICAL], ...rest.slice(0, MAX_DETAILS - 1)]);
+}
+
+/** The newest finished run in the task's status (lastRun, else history), as an outcome. */
+export function newestTaskOutcome(
+  status: MaintenanceTaskStatus | undefined,
+): RunOutcome | undefined {
+  const runs = [status?.lastRun, ...(status?.history ?? [])];
+  return newestOutcome(runs.map((r) => (r ? recordOutcome(r, isCritical(r)) : undefined)));
+}
+
+type MaintenanceTaskObject = KubeObject & { status?: MaintenanceTaskStatus };
 
 export interface TaskRunsRecorded {
   source: IncidentSourceRef;
   policy: TaskIncidentPolicy;
   /** Final records the status write added (finished, overdue, stopped, vanished runs). */
   records: RunRecord[];
-  /** Jobs among `records` whose runner marked a critical finding. */
-  critical: ReadonlySet<string>;
+  /** The status as written (undefined when the reconcile wrote none). */
+  status: MaintenanceTaskStatus | undefined;
 }
 
-/** Opens, repeats or resolves the task's Incident for the runs recorded in this reconcile. */
+function sourceCalls(ctx: ReconcileContext, recorded: TaskRunsRecorded): IncidentCalls {
+  const api = new IncidentSourceApi({ client: ctx.client, events: ctx.events, log: ctx.log });
+  const { source, policy } = recorded;
+  return {
+    open: (step) =>
+      api.open({
+        source,
+        severity: policy.severity,
+        title: step.title,
+        description: step.message,
+        message: step.message,
+        episode: step.episode,
+        now: ctx.clock.now(),
+        occurrence: step.occurrence,
+      }),
+    resolve: () =>
+      api.resolve({
+        source,
+        now: ctx.clock.now(),
+        message: `MaintenanceTask ${source.name} succeeded again`,
+      }),
+  };
+}
+
+/** Opens, repeats or resolves the task's Incident, then records it in status.incidentRef. */
 export async function reportRunIncidents(
   ctx: ReconcileContext,
   recorded: TaskRunsRecorded,
 ): Promise<void> {
-  const { source, policy } = recorded;
-  const outcomes = recorded.records.flatMap(
-    (r) => recordOutcome(r, recorded.critical.has(r.job)) ?? [],
-  );
-  const decision = runIncidentDecision(`MaintenanceTask ${source.name}`, outcomes);
-  if (decision.action === "none") return;
-  const api = new IncidentSourceApi({ client: ctx.client, events: ctx.events, log: ctx.log });
-  const now = ctx.clock.now();
-  if (decision.action === "resolve") {
-    await api.resolve({ source, now, message: `MaintenanceTask ${source.name} succeeded again` });
-    return;
-  }
-  if (!policy.enabled) return;
-  await api.open({
-    source,
-    severity: policy.severity,
-    title: decision.title,
-    description: decision.message,
-    message: decision.message,
-    episode: decision.episode,
-    now,
-    occurrence: true,
+  const { source } = recorded;
+  const owner = { kind: maintenanceTaskDescriptor, namespace: source.namespace, name: source.name };
+  const levelOf = (status: MaintenanceTaskStatus | undefined): IncidentLevel => ({
+    recorded: recorded.records.flatMap((r) => recordOutcome(r, isCritical(r)) ?? []),
+    newest: newestTaskOutcome(status),
+    incidentRef: status?.incidentRef?.name,
+    enabled: recorded.policy.enabled,
   });
+  const { step, level } = await confirmedIncidentStep(
+    `MaintenanceTask ${source.name}`,
+    levelOf(recorded.status),
+    async () => levelOf((await ctx.client.get<MaintenanceTaskObject>(owner.kind, owner)).status),
+  );
+  const change = await followIncidentStep(step, sourceCalls(ctx, recorded), level.incidentRef);
+  if (change === undefined) return;
+  crashPoint(CrashPoint.IncidentChanged);
+  await writeIncidentRef(ctx, owner, change, level.incidentRef);
 }

@@ -16,9 +16,11 @@
 //   5. return the status mutator, the Events (plan, then run results), the
 //      re-queue (next schedule time or watchdog deadline) and, as afterStatus,
 //      the Incident of the runs recorded here (incidents.ts: a failure or a
-//      critical finding opens or repeats it, a clean success resolves it) and
-//      the pruning of old Jobs: the kit writes status once, then the Events,
-//      then the Incident, then prunes.
+//      critical finding opens or repeats it, a clean success resolves it; an
+//      Incident missed by a crash after the status write is opened or
+//      resolved from the written status and status.incidentRef) and the
+//      pruning of old Jobs: the kit writes status once, then the Events,
+//      then prunes, then the Incident (and incidentRef when it changes).
 // The Job mechanics are jobrun's; what is MaintenanceTask's is the pod per
 // task type (job-builder.ts), the capacity samples and the status.
 import { RUN_NOW_ANNOTATION } from "../../crds/common.ts";
@@ -57,7 +59,8 @@ import {
 } from "../jobrun/index.ts";
 import type { KindResult } from "../kit/index.ts";
 import { resolveBackupRef, type BackupStorage } from "./backup-ref.ts";
-import { reportRunIncidents } from "./incidents.ts";
+import { crashPoint, CrashPoint } from "./crash-points.ts";
+import { criticalDetails, reportRunIncidents } from "./incidents.ts";
 import { buildJob, TASK_LABEL } from "./job-builder.ts";
 import { capacitySampleOf, mergeCapacitySamples } from "./samples.ts";
 import { limitsOf, recordedNames, statusMutator } from "./status.ts";
@@ -83,9 +86,10 @@ function samplesOf(session: Session): CapacitySample[] {
   return session.finished.flatMap((f) => (f.payload?.sample ? [f.payload.sample] : []));
 }
 
-/** Jobs read in this reconcile whose runner marked a critical finding. */
-function criticalRuns(session: Session): Set<string> {
-  return new Set(session.finished.filter((f) => f.payload?.critical).map((f) => f.record.job));
+/** Keeps the runner's critical finding in the run record, so status says it after a restart. */
+function markCritical(session: Session): void {
+  for (const f of session.finished)
+    if (f.payload?.critical) f.record.details = criticalDetails(f.record.details);
 }
 
 /** What one reconcile works on. */
@@ -129,7 +133,8 @@ function resultOf(
   times: WatchdogTimes & { nowMs: number },
 ): KindResult<MaintenanceTaskStatus> {
   let recorded: RunRecord[] = [];
-  const status = statusMutator({
+  let written: MaintenanceTaskStatus | undefined;
+  const mutate = statusMutator({
     spec,
     plan,
     records: session.records,
@@ -140,6 +145,11 @@ function resultOf(
     blocked,
     onRecorded: (records) => (recorded = records),
   });
+  // The last application is what the kit wrote (or found unchanged).
+  const status: typeof mutate = (s, obj) => {
+    mutate(s, obj);
+    written = s;
+  };
   const next = spec.suspend ? undefined : plan.next;
   const requeueAfter = requeueWhileHeld(wakeAfter(session, { ...times, next }), blocked);
   return {
@@ -148,13 +158,17 @@ function resultOf(
     ...(requeueAfter !== undefined ? { requeueAfter } : {}),
     afterStatus: async () => {
       logRecords(session);
+      // Pruned first: a Job that status no longer holds (a newer record took
+      // its place) would be recorded again if a crash or a failed Incident
+      // call skipped its deletion.
+      await pruneFinished(session, limitsOf(spec));
+      if (recorded.length > 0) crashPoint(CrashPoint.RunRecorded);
       await reportRunIncidents(ctx, {
         source: { kind: "MaintenanceTask", ...ownerRef(task) },
         policy: spec.incident,
         records: recorded,
-        critical: criticalRuns(session),
+        status: written,
       });
-      await pruneFinished(session, limitsOf(spec));
     },
   };
 }
@@ -192,6 +206,7 @@ export async function reconcileMaintenanceTask(
     sample: capacitySampleOf(type, record, runner),
     critical: record.result === "Succeeded" && runner?.severity === "critical",
   }));
+  markCritical(session);
   await runWatchdog(session, times);
   const plan = r.blocked ? heldPlan(planFor(r)) : planFor(r);
   await stopRuns(session, plan.stop);

@@ -233,6 +233,7 @@ describe("Given the status of a policy", () => {
       plan,
       finished: [{ attempt: ok, run: { backup: ok, pruned: [] } }],
       active: [],
+      verifying: [],
       verifications: [],
       now,
     })(status, obj);
@@ -275,6 +276,7 @@ describe("Given the status of a policy", () => {
       plan,
       finished: [{ attempt: bad, run: { pruned: [] } }],
       active: [],
+      verifying: [],
       verifications: [],
       now,
     })(status, obj);
@@ -299,19 +301,25 @@ describe("Given the status of a policy", () => {
       plan,
       finished: [{ attempt: old, run: { pruned: [] } }],
       active: [],
+      verifying: [],
       verifications: [],
       now,
     })(status, obj);
     expect(status.lastBackup).toEqual(newer);
   });
 
-  it("When a backup is running, then Progressing=True names its Job and status lists it as active", () => {
+  it("When a backup and a verification are running, then Progressing=True names the backup's Job and status lists them as active and verifying", () => {
     const status: Status = {};
     const active = [
       { job: "nightly-now-abc", startTime: "2026-12-01T09:00:00Z", trigger: "RunNow" as const },
     ];
-    statusMutator({ spec, plan, finished: [], active, verifications: [], now })(status, obj);
+    const verifying = [{ job: "nightly-verify-1", startTime: "2026-12-01T09:00:05Z" }];
+    statusMutator({ spec, plan, finished: [], active, verifying, verifications: [], now })(
+      status,
+      obj,
+    );
     expect(status.active).toEqual(active);
+    expect(status.verifying).toEqual(verifying);
     expect(status.conditions?.find((c) => c.type === "Progressing")).toMatchObject({
       status: "True",
       reason: "BackupRunning",

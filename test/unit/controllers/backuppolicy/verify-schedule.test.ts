@@ -188,6 +188,7 @@ describe("Given the status a reconcile writes", () => {
       finished: [],
       verifications: [],
       active: [],
+      verifying: [],
       now,
     })(status, { metadata: { generation: 1 } });
     return status;

@@ -64,6 +64,44 @@ describe("Given MaintenanceTasks in the informer's cache", () => {
   });
 });
 
+describe("Given a BackupPolicy that names the check", () => {
+  const policy = (status: SuppressingTask["status"]): SuppressingTask => ({
+    kind: "BackupPolicy",
+    metadata: { namespace: "prod", name: "nightly" },
+    spec: { suppressIncidentsFor: ["db"], timeout: "1h", verify: { timeout: "20m" } },
+    status,
+  });
+
+  it.each([
+    {
+      when: "a backup runs",
+      status: { active: [{ job: "nightly-1", startTime: at(T0) }] },
+      until: T0 + 60 * MIN,
+      text: "BackupPolicy nightly (Job nightly-1)",
+    },
+    {
+      when: "a verification runs",
+      status: { verifying: [{ job: "nightly-verify-1", startTime: at(T0) }] },
+      until: T0 + 20 * MIN,
+      text: "BackupPolicy nightly (Job nightly-verify-1)",
+    },
+  ])(
+    "When $when, then it suppresses until its start plus its own timeout",
+    ({ status, until, text }) => {
+      const run = suppressingRun([policy(status)], db, T0 + MIN);
+      expect(run).toMatchObject({ until, text });
+      expect(suppressingRun([policy(status)], db, until)).toBeUndefined();
+    },
+  );
+
+  it("When its verification starts or ends, then the check is re-evaluated", () => {
+    const idle = policy({});
+    const verifying = policy({ verifying: [{ job: "nightly-verify-1", startTime: at(T0) }] });
+    expect(affectedChecks(idle, verifying)).toEqual(["db"]);
+    expect(affectedChecks(verifying, idle)).toEqual(["db"]);
+  });
+});
+
 describe("Given a MaintenanceTask that changed", () => {
   const before = running("upgrade", T0, { names: ["db", "cache"] });
 
