@@ -187,6 +187,8 @@ async function startOperatorParts(
       "operator",
       `--kubeconfig=${kubeconfig}`,
       "--leader-elect=false",
+      // Local development: curl /metrics and /health/detailed without a token.
+      "--endpoint-auth=false",
     ],
     logFile: join(devDir, "operator.log"),
   });

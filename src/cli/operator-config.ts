@@ -17,6 +17,7 @@ import {
 } from "../config/incident-policy.ts";
 import { parseDuration } from "../lib/duration.ts";
 import { ProblemsError } from "../lib/problems.ts";
+import { HTTP_METHODS, type TenantPolicy } from "../probes/tenancy.ts";
 import type { BindAddress, LeaderElectionConfig, ManagerConfig } from "../runtime/config.ts";
 
 /** Default runner image: the operator's own image at this version. */
@@ -46,6 +47,10 @@ export interface OperatorConfig extends ManagerConfig {
   operatorNamespace: string;
   /** The incident policy from --incident-policy, or the operations guide's defaults. */
   incidentPolicy: IncidentPolicy;
+  /** What a HealthCheck may make the operator do (--healthcheck-* flags). */
+  healthCheckTenantPolicy: TenantPolicy;
+  /** Whether /metrics and the detailed health API need an authorized Bearer token. */
+  endpointAuth: boolean;
 }
 
 export class ConfigError extends ProblemsError {
@@ -56,7 +61,7 @@ export const SERVICE_ACCOUNT_NAMESPACE_FILE =
   "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 export const FALLBACK_NAMESPACE = "pake-system";
 
-type Kind = "string" | "bool" | "duration" | "list" | "address" | "level";
+type Kind = "string" | "bool" | "duration" | "list" | "address" | "level" | "methods";
 
 interface OptionSpec {
   flag: string;
@@ -151,6 +156,34 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "string",
     default: undefined,
     help: "YAML file with the incident policy: response times, escalation, receivers, routes (default: the operations guide's, no receivers)",
+  },
+  {
+    flag: "endpoint-auth",
+    env: ["PAKE_ENDPOINT_AUTH"],
+    kind: "bool",
+    default: "true",
+    help: "Require a Bearer token allowed to get the path (TokenReview + SubjectAccessReview) on /metrics, /health/detailed and /health/<namespace>/<name>; false only for local development",
+  },
+  {
+    flag: "healthcheck-http-methods",
+    env: ["PAKE_HEALTHCHECK_HTTP_METHODS"],
+    kind: "methods",
+    default: "GET,HEAD",
+    help: `Comma-separated HTTP methods a HealthCheck's http target may use (of ${HTTP_METHODS.join(", ")}): the operator sends them from its own network position`,
+  },
+  {
+    flag: "healthcheck-cross-namespace",
+    env: ["PAKE_HEALTHCHECK_CROSS_NAMESPACE"],
+    kind: "bool",
+    default: "false",
+    help: "Let a HealthCheck's kubernetes target read workloads in another namespace than its own (with the operator's access)",
+  },
+  {
+    flag: "healthcheck-node-scope",
+    env: ["PAKE_HEALTHCHECK_NODE_SCOPE"],
+    kind: "bool",
+    default: "false",
+    help: "Let a HealthCheck's system target use scope Nodes or All (node figures from metrics.k8s.io)",
   },
   {
     flag: "log-level",
@@ -303,6 +336,17 @@ const CONVERTERS: Record<Kind, (raw: string) => { value: Value } | { problem: st
       ? { problem: `invalid address "${raw}" (expected host:port, e.g. :8080 or 127.0.0.1:0)` }
       : { value };
   },
+  methods: (raw) => {
+    const items = [...new Set(raw.split(",").map((s) => s.trim().toUpperCase()))].filter(
+      (s) => s !== "",
+    );
+    const bad = items.filter((s) => !(HTTP_METHODS as readonly string[]).includes(s));
+    if (bad.length > 0)
+      return {
+        problem: `invalid HTTP method(s) ${bad.join(", ")} (of ${HTTP_METHODS.join(", ")})`,
+      };
+    return items.length > 0 ? { value: items } : { problem: "at least one HTTP method is needed" };
+  },
   level: (raw) =>
     (LOG_LEVELS as readonly string[]).includes(raw)
       ? { value: raw }
@@ -448,5 +492,11 @@ export function parseOperatorConfig(
     runnerImage: v.get("runner-image") as string,
     operatorNamespace: operatorNamespaceOf(env, readSa),
     incidentPolicy,
+    healthCheckTenantPolicy: {
+      httpMethods: v.get("healthcheck-http-methods") as string[],
+      crossNamespace: v.get("healthcheck-cross-namespace") as boolean,
+      nodeScope: v.get("healthcheck-node-scope") as boolean,
+    },
+    endpointAuth: v.get("endpoint-auth") as boolean,
   };
 }

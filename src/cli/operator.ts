@@ -9,6 +9,7 @@ import {
   parseOperatorConfig,
   type OperatorConfig,
 } from "./operator-config.ts";
+import type { RequestAuthorizer } from "../runtime/auth.ts";
 import { log } from "../runtime/log.ts";
 import type { Command, CommandContext } from "./types.ts";
 
@@ -22,6 +23,22 @@ async function loadKubeConfig(config: OperatorConfig): Promise<KubeConfig> {
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
   else kubeConfig.loadFromDefault();
   return kubeConfig;
+}
+
+/** The guard of /metrics and the detailed health API, unless --endpoint-auth=false. */
+async function endpointAuthorizer(
+  config: OperatorConfig,
+  kubeConfig: KubeConfig,
+): Promise<RequestAuthorizer | undefined> {
+  if (!config.endpointAuth) {
+    log.warn("Serving /metrics and the detailed health API without authorization");
+    return undefined;
+  }
+  const [{ KubeRequestAuthorizer }, { KubeClient }] = await Promise.all([
+    import("../runtime/auth.ts"),
+    import("../runtime/kube.ts"),
+  ]);
+  return new KubeRequestAuthorizer({ client: new KubeClient(kubeConfig) });
 }
 
 function parseOrReport(args: string[], ctx: CommandContext): OperatorConfig | undefined {
@@ -57,7 +74,8 @@ async function runOperator(args: string[], ctx: CommandContext): Promise<number>
     import("../controllers/kit/context.ts"),
     import("../controllers/index.ts"),
   ]);
-  const manager = new Manager({ config, kubeConfig, logger: log });
+  const authorizer = await endpointAuthorizer(config, kubeConfig);
+  const manager = new Manager({ config, kubeConfig, logger: log, authorizer });
   const context = createOperatorContext({
     kubeConfig,
     logger: log,
@@ -66,6 +84,7 @@ async function runOperator(args: string[], ctx: CommandContext): Promise<number>
       runnerImage: config.runnerImage,
       operatorNamespace: config.operatorNamespace,
       incidentPolicy: config.incidentPolicy,
+      healthCheckTenantPolicy: config.healthCheckTenantPolicy,
       env: ctx.env,
     },
   });

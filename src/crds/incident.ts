@@ -172,7 +172,9 @@ export const TIMELINE_TYPES = [
 export const TimelineEntry = z
   .strictObject({
     time: timestamp("When it happened."),
-    type: z.enum(TIMELINE_TYPES).describe("What happened (Occurred: the source reported it again)."),
+    type: z
+      .enum(TIMELINE_TYPES)
+      .describe("What happened (Occurred: the source reported it again)."),
     message: text(1024, "Details.").optional(),
     actor: text(253, "Who did it: a user, a field manager, or pake-operator.").optional(),
   })
@@ -186,13 +188,18 @@ export const NOTIFICATION_EVENTS = ["Opened", "Escalated", "Resolved", "Reopened
 
 export const NotificationDelivery = z
   .strictObject({
-    key: text(253, "Idempotency key (<incident uid>/<event>[-<level>]/<receiver>), sent with the notification."),
+    key: text(
+      253,
+      "Idempotency key (<incident uid>/<episode>/<event>-<level>/<receiver>), sent with the notification.",
+    ),
     receiver: text(63, "Receiver name in the operator's incident policy."),
     event: z.enum(NOTIFICATION_EVENTS).describe("What the notification says."),
     level: z.int().min(0).max(10).describe("Escalation level the notification is for."),
     attempts: z.int().min(0).describe("Delivery attempts made."),
     lastAttemptTime: timestamp("When delivery was last tried.").optional(),
-    nextAttemptTime: timestamp("When delivery is tried next (back-off, business hours).").optional(),
+    nextAttemptTime: timestamp(
+      "When delivery is tried next (back-off, business hours).",
+    ).optional(),
     deliveredAt: timestamp("When the receiver accepted it.").optional(),
     failed: z.boolean().optional().describe("Given up after the policy's maxAttempts."),
     lastError: text(512, "Why the last attempt failed (no secret values).").optional(),
@@ -211,7 +218,9 @@ export const IncidentStatus = z
       300,
       'Who raised it: "<Kind>/<name>" of spec.source, or "manual (<field manager>)" for a hand-made Incident.',
     ).optional(),
-    openedAt: timestamp("When the current episode opened (creation, or the last reopening).").optional(),
+    openedAt: timestamp(
+      "When the current episode opened (creation, or the last reopening).",
+    ).optional(),
     responseDeadline: timestamp("Acknowledge by then, or the Incident escalates.").optional(),
     escalationLevel: z
       .int()
@@ -220,7 +229,9 @@ export const IncidentStatus = z
       .optional()
       .describe("0 until the deadline passes unacknowledged; raised at each escalation."),
     escalationTarget: text(63, "Who is responsible at the current escalation level.").optional(),
-    nextEscalationTime: timestamp("When the Incident escalates next unless acknowledged.").optional(),
+    nextEscalationTime: timestamp(
+      "When the Incident escalates next unless acknowledged.",
+    ).optional(),
     breached: z.boolean().optional().describe("The response deadline passed unacknowledged."),
     occurrences: z
       .int()

@@ -8,6 +8,7 @@ import type { HttpProbeTarget, Metric, Probe, ProbeContext, ResourcePool } from 
 import { errorMessage } from "../lib/errors.ts";
 import { abortMessage, failed, metric, round, stopwatch } from "./util.ts";
 import { compileBodyPattern, type BodyPattern } from "./re2.ts";
+import { httpRequestRefusal } from "./tenancy.ts";
 
 const MAX_REDIRECTS = 5;
 const MAX_BODY_BYTES = 1 << 20;
@@ -232,6 +233,9 @@ function requestError(err: unknown, target: HttpProbeTarget, ctx: ProbeContext):
 
 export const httpProbe: Probe<HttpProbeTarget> = async (target, ctx) => {
   const elapsed = stopwatch();
+  // The validator refuses such a check already; this holds if it was bypassed.
+  const refusal = httpRequestRefusal(target);
+  if (refusal) return failed(`Refused: ${refusal}`, elapsed());
   const window = errorWindow(ctx.pool);
   let res: Response;
   try {

@@ -15,6 +15,7 @@ import type { LabelSelector } from "../crds/common.ts";
 import type { KubernetesProbeTarget, Probe, ProbeContext } from "./types.ts";
 import { errorMessage } from "../lib/errors.ts";
 import { abortMessage, failed, metric, round, stopwatch } from "./util.ts";
+import { namespaceRefusal } from "./tenancy.ts";
 
 /** Options that make a client-node request abortable by `signal`. */
 export function withSignal(signal: AbortSignal): ConfigurationOptions {
@@ -128,7 +129,13 @@ function notFound(err: unknown): boolean {
   return (err as { code?: unknown }).code === 404;
 }
 
-export const kubernetesProbe: Probe<KubernetesProbeTarget> = async (target, ctx) => {
+export const kubernetesProbe: Probe<KubernetesProbeTarget> = (target, ctx) => {
+  // The validator refuses such a check already; this holds if it was bypassed.
+  const refusal = namespaceRefusal(target.namespace, target.checkNamespace, target.crossNamespace);
+  return refusal ? Promise.resolve(failed(`Refused: ${refusal}`, 0)) : probeWorkloads(target, ctx);
+};
+
+const probeWorkloads: Probe<KubernetesProbeTarget> = async (target, ctx) => {
   const elapsed = stopwatch();
   const { apps, core } = apis(target, ctx);
   const opts = withSignal(ctx.signal);

@@ -15,6 +15,7 @@ import type { Metric, Probe, ProbeContext, SystemProbeTarget } from "./types.ts"
 import { errorMessage } from "../lib/errors.ts";
 import { NodeMetricsKind } from "../lib/kinds.ts";
 import { abortMessage, abortable, failed, metric, round, stopwatch } from "./util.ts";
+import { nodeScopeRefusal } from "./tenancy.ts";
 
 const DISCOVERY_TTL_MS = 5 * 60_000;
 
@@ -145,6 +146,9 @@ async function collect(
 
 export const systemProbe: Probe<SystemProbeTarget> = async (target, ctx) => {
   const elapsed = stopwatch();
+  // The validator refuses such a check already; this holds if it was bypassed.
+  const refusal = nodeScopeRefusal(target.scope ?? "Host", target.nodeScope);
+  if (refusal) return failed(`Refused: ${refusal}`, elapsed());
   try {
     const { metrics, notes, parts } = await abortable(collect(target, ctx), ctx.signal);
     const message = parts.join("; ");

@@ -52,6 +52,8 @@ export interface HttpProbeTarget {
   /** Default true, at most 5 hops. */
   followRedirects?: boolean;
   insecureSkipTLSVerify?: boolean;
+  /** Methods the operator allows (tenancy.ts); unset: GET and HEAD. */
+  allowedMethods?: readonly string[];
 }
 
 export interface TcpProbeTarget {
@@ -67,6 +69,9 @@ export interface KubernetesProbeTarget {
   name?: string;
   selector?: LabelSelector;
   kubeConfig: KubeConfig;
+  /** The HealthCheck's namespace: the only one read unless crossNamespace (tenancy.ts). */
+  checkNamespace?: string;
+  crossNamespace?: boolean;
 }
 
 export interface SystemProbeTarget {
@@ -78,6 +83,8 @@ export interface SystemProbeTarget {
   nodeSelector?: Record<string, string>;
   /** Needed for scope Nodes and All. */
   kubeConfig?: KubeConfig;
+  /** Scope Nodes and All are allowed by the operator (tenancy.ts); unset: Host only. */
+  nodeScope?: boolean;
 }
 
 export type ProbeTarget =

@@ -10,8 +10,14 @@ export interface Timer {
 }
 
 export interface Clock {
-  /** Milliseconds since the epoch, like Date.now(). */
+  /** Milliseconds since the epoch, like Date.now(). It jumps when the wall clock is set (NTP). */
   now(): number;
+  /**
+   * Milliseconds on a clock that never jumps (performance.now), for measuring
+   * durations such as lease expiry. Its origin means nothing. A clock without
+   * it measures durations with now().
+   */
+  monotonic?(): number;
   /** Runs fn once after ms milliseconds (like setTimeout). */
   setTimer(fn: () => void, ms: number): Timer;
   /** Resolves after ms milliseconds, or early (without rejecting) when signal aborts. */
@@ -72,6 +78,7 @@ export function cappedTimer(host: HostTimer, fn: () => void, ms: number): Timer 
 export function hostClock(host: HostTimer, now: () => number = () => Date.now()): Clock {
   const clock: Clock = {
     now,
+    monotonic: () => performance.now(),
     setTimer: (fn, ms) => cappedTimer(host, fn, ms),
     sleep: (ms, signal) => sleepWith(clock, ms, signal),
   };
@@ -97,19 +104,34 @@ export async function flushPromises(rounds = 5): Promise<void> {
 /**
  * A manual clock for tests: time stands still until `advance` moves it, which
  * fires due timers in time order and lets promise continuations run between
- * them, so code awaiting `sleep` proceeds as it would in real time.
+ * them, so code awaiting `sleep` proceeds as it would in real time. Timers
+ * and monotonic() follow `advance` only; `stepWallClock` moves now() alone,
+ * as an NTP step does.
  */
 export class FakeClock implements Clock {
-  private current: number;
+  private readonly start: number;
+  /** Monotonic time since construction; timers are due on it. */
+  private current = 0;
+  /** Sum of the wall-clock steps. */
+  private wallStep = 0;
   private timers: FakeTimer[] = [];
   private nextId = 1;
 
   constructor(start: number | Date = Date.UTC(2025, 0, 1)) {
-    this.current = typeof start === "number" ? start : start.getTime();
+    this.start = typeof start === "number" ? start : start.getTime();
   }
 
   now(): number {
+    return this.start + this.current + this.wallStep;
+  }
+
+  monotonic(): number {
     return this.current;
+  }
+
+  /** Sets the wall clock forward (ms > 0) or back without moving monotonic time or timers. */
+  stepWallClock(ms: number): void {
+    this.wallStep += ms;
   }
 
   setTimer(fn: () => void, ms: number): Timer {

@@ -62,10 +62,14 @@ export function eventKey(obj: KubeObject, input: EventInput): string {
   return [who, input.type, input.reason, input.message].join("\u0000");
 }
 
-/** <object name>.<key hash><start seconds in hex>, within the 253-character limit. */
+/**
+ * <object name>.<key hash><start seconds in hex>, within the 253-character
+ * limit. A cut name loses the dots and dashes it ends in: before the suffix's
+ * "." they would make an invalid DNS subdomain ("..", "-.").
+ */
 export function eventName(objName: string, key: string, startMs: number): string {
   const suffix = `.${fnv1a(key)}${Math.floor(startMs / 1000).toString(16)}`;
-  return `${objName.slice(0, 253 - suffix.length)}${suffix}`;
+  return `${objName.slice(0, 253 - suffix.length).replace(/[.-]+$/, "")}${suffix}`;
 }
 
 export class EventRecorder {

@@ -3,10 +3,16 @@
 // page). Routes are path prefixes: "/health" serves "/health" and
 // "/health/anything"; the longest matching prefix wins. Anything else gets a
 // JSON 404.
+//
+// A route may be protected (all of it, or the paths a predicate picks): with
+// an authorizer configured, such a request needs a Bearer token whose user
+// may `get` the path (401 without a valid token, 403 without the grant).
+// /metrics is protected; /healthz and /readyz stay open for the kubelet.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { rename, writeFile } from "node:fs/promises";
 import type { Registry } from "prom-client";
+import type { RequestAuthorizer } from "./auth.ts";
 import type { BindAddress } from "./config.ts";
 import { realClock, type Timer } from "./clock.ts";
 import { log as rootLog, type Logger } from "./log.ts";
@@ -29,11 +35,19 @@ export interface HttpServerOptions {
   logger?: Logger;
   /** After listening, `{"port":N}` is written here (default: env PAKE_READY_FILE). */
   readyFile?: string;
+  /** Checks requests to protected paths; without it every path is open (local development). */
+  authorizer?: RequestAuthorizer;
+}
+
+export interface MountOptions {
+  /** Whether a request to this path needs authorization: true for all, or per path. */
+  protect?: boolean | ((path: string) => boolean);
 }
 
 interface Route {
   prefix: string;
   handler: RouteHandler;
+  protect: (path: string) => boolean;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -76,14 +90,19 @@ export class HttpServer implements Runnable {
     this.logger = (opts.logger ?? rootLog).child({ runnable: this.name });
     this.mount("/healthz", (_req, res) => probe(res, opts.isHealthy?.() ?? true, "unhealthy"));
     this.mount("/readyz", (_req, res) => probe(res, opts.isReady(), "not ready"));
-    this.mount("/metrics", (_req, res) => this.metrics(res));
+    this.mount("/metrics", (_req, res) => this.metrics(res), { protect: true });
   }
 
   /** Serves every path equal to prefix or below it. Later mounts of the same prefix replace earlier ones. */
-  mount(prefix: string, handler: RouteHandler): void {
+  mount(prefix: string, handler: RouteHandler, options: MountOptions = {}): void {
     if (!prefix.startsWith("/")) throw new Error(`route prefix must start with "/": ${prefix}`);
+    const { protect = false } = options;
     this.routes = this.routes.filter((r) => r.prefix !== prefix);
-    this.routes.push({ prefix, handler });
+    this.routes.push({
+      prefix,
+      handler,
+      protect: typeof protect === "function" ? protect : () => protect,
+    });
     this.routes.sort((a, b) => b.prefix.length - a.prefix.length);
   }
 
@@ -146,13 +165,32 @@ export class HttpServer implements Runnable {
       return;
     }
     Promise.resolve()
-      .then(() => route.handler(req, res, url))
+      .then(() => this.authorized(req, res, route, url.pathname))
+      .then((ok) => (ok ? route.handler(req, res, url) : undefined))
       .catch((err: unknown) => {
         this.logger.error({ err, path: url.pathname }, "Failed to serve HTTP request");
         if (!res.headersSent)
           sendJson(res, 500, { error: "InternalError", message: "internal error" });
         else res.destroy();
       });
+  }
+
+  /** True when the request may go on; otherwise the 401/403 answer has been sent. */
+  private async authorized(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    path: string,
+  ): Promise<boolean> {
+    const authorizer = this.opts.authorizer;
+    if (!authorizer || !route.protect(path)) return true;
+    const decision = await authorizer.authorize(req.headers.authorization, path);
+    if (decision.allowed) return true;
+    if (decision.status === 401) res.setHeader("www-authenticate", 'Bearer realm="pake-operator"');
+    const error = decision.status === 401 ? "Unauthorized" : "Forbidden";
+    this.logger.debug({ path, status: decision.status }, "Refused HTTP request");
+    sendJson(res, decision.status, { error, message: decision.message });
+    return false;
   }
 
   private async metrics(res: ServerResponse): Promise<void> {

@@ -6,17 +6,23 @@
 //   expired. Expiry is measured with the LOCAL clock from the moment this
 //   process last saw the record change (observedAt + leaseDurationSeconds),
 //   never by comparing the holder's renewTime with our clock, so clock skew
-//   between nodes does not matter.
+//   between nodes does not matter. Durations are measured on the monotonic
+//   clock (performance.now), so a step of the wall clock (NTP) neither
+//   expires a held lease early nor keeps a dead one alive; the wall clock
+//   only stamps acquireTime and renewTime.
 // - Writes carry the resourceVersion read before them (optimistic
 //   concurrency); a 409 Conflict means another candidate won the race.
 // - The leader renews every retry period. When no renewal succeeds within the
-//   renew deadline (measured from the last successful renewal), or the Lease
-//   turns out to be held by someone else, leadership is lost. The elector
+//   renew deadline (measured from the start of the renewal attempt, retrying
+//   every retry period, as client-go does), or the Lease turns out to be held
+//   by someone else, leadership is lost. The elector
 //   reports that through `onStoppedLeading("lost")`; the manager then exits
 //   the process non-zero (see manager.ts) so nothing keeps acting as leader.
 // - On graceful shutdown the leader releases the Lease (empty holderIdentity,
 //   leaseDurationSeconds 1) so that a peer takes over at its next retry
-//   instead of waiting for the lease to expire.
+//   instead of waiting for the lease to expire. A shutdown that could not stop
+//   its work stops without releasing (stop({ release: false })): the peer
+//   waits for the lease to expire, by which time this process has exited.
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import {
@@ -63,7 +69,7 @@ export interface LeaseStore {
   update(record: LeaseRecord, resourceVersion: string): Promise<StoredLease>;
 }
 
-/** What this process last saw of the Lease, and when (local clock). */
+/** What this process last saw of the Lease, and when (local monotonic clock). */
 export interface Observation {
   record: LeaseRecord;
   observedAt: number;
@@ -80,6 +86,7 @@ export interface DecideInput {
   /** Observation already updated for `current` (see `observe`). */
   observation: Observation | undefined;
   identity: string;
+  /** Monotonic time, on the clock of `observation.observedAt`. */
   now: number;
 }
 
@@ -177,14 +184,17 @@ const isLeaderGauge = new Gauge({
 
 const transitionsCounter = new Counter({
   name: "pake_leader_transitions_total",
-  help: "Changes of this process's leadership: acquired, lost (renewal failed) or released (shutdown).",
+  help:
+    "Changes of this process's leadership: acquired, lost (renewal failed), released (shutdown) " +
+    "or abandoned (shutdown left the lease to expire).",
   labelNames: ["lease", "transition"],
   registers: [registry],
 });
 
 // --- the elector ---------------------------------------------------------------
 
-export type StoppedReason = "lost" | "released";
+/** "lost": renewal failed; "released": stop() released the Lease; "abandoned": stop() left it to expire. */
+export type StoppedReason = "lost" | "released" | "abandoned";
 
 export interface LeaderElectorOptions {
   store: LeaseStore;
@@ -192,11 +202,12 @@ export interface LeaderElectorOptions {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
+  /** Timers and the wall clock; durations use its monotonic() (performance.now on the real clock). */
   clock?: Clock;
   logger?: Logger;
   /** Called (not awaited) when this process becomes leader. */
   onStartedLeading: () => void | Promise<void>;
-  /** Called when leadership ends: "lost" when renewal failed, "released" on stop(). */
+  /** Called when leadership ends: "lost" when renewal failed, else on stop() (see StoppedReason). */
   onStoppedLeading?: (reason: StoppedReason) => void;
   /** Called when a different holder is observed. */
   onNewLeader?: (identity: string) => void;
@@ -250,11 +261,22 @@ export class LeaderElector {
     return this.running;
   }
 
-  /** Stops campaigning/renewing and, when leader, releases the Lease. */
-  async stop(): Promise<void> {
+  /**
+   * Stops campaigning/renewing and, when leader, releases the Lease. With
+   * release false (work this process could not stop may still be acting as
+   * leader) the Lease is left to expire, so no peer leads before that.
+   */
+  async stop(options: { release?: boolean } = {}): Promise<void> {
     this.abort.abort();
     if (this.running) await this.running;
-    if (this.leader) await this.release();
+    if (!this.leader) return;
+    if (options.release === false) this.abandon();
+    else await this.release();
+  }
+
+  /** Milliseconds on the monotonic clock (durations only; see Clock.monotonic). */
+  private monotonic(): number {
+    return this.clock.monotonic ? this.clock.monotonic() : this.clock.now();
   }
 
   /**
@@ -277,7 +299,7 @@ export class LeaderElector {
 
   private async attempt(): Promise<AttemptResult> {
     const stored = await this.store().get();
-    const now = this.clock.now();
+    const now = this.monotonic();
     if (stored) this.observation = observe(this.observation, stored.record, now);
     this.lastKnown = stored;
     const decision = decide({
@@ -294,14 +316,14 @@ export class LeaderElector {
       current: stored?.record,
       identity: this.opts.identity,
       leaseDurationSeconds: Math.ceil(this.opts.leaseDurationMs / 1000),
-      now,
+      now: this.clock.now(),
       renewing: decision.action === "renew",
     });
     const written = stored
       ? await this.store().update(record, stored.resourceVersion)
       : await this.store().create(record);
     this.lastKnown = written;
-    this.observation = { record: written.record, observedAt: this.clock.now() };
+    this.observation = { record: written.record, observedAt: this.monotonic() };
     this.reportHolder(this.opts.identity);
     return "ok";
   }
@@ -355,23 +377,33 @@ export class LeaderElector {
 
   private async renewLoop(): Promise<StoppedReason | "stopped"> {
     const signal = this.abort.signal;
-    let lastRenew = this.clock.now();
     while (!signal.aborted) {
       await this.clock.sleep(this.opts.retryPeriodMs, signal);
       if (signal.aborted) break;
-      const remaining = lastRenew + this.opts.renewDeadlineMs - this.clock.now();
-      const result = await this.withTimeout(this.tryAcquireOrRenew(), Math.max(remaining, 1));
-      if (result === "ok") {
-        lastRenew = this.clock.now();
-        continue;
-      }
+      const result = await this.renewWithinDeadline();
+      if (result === "ok") continue;
       if (signal.aborted) break;
-      if (result === "held-by-other" || this.clock.now() >= lastRenew + this.opts.renewDeadlineMs) {
-        this.loseLeadership(result);
-        return "lost";
-      }
+      this.loseLeadership(result);
+      return "lost";
     }
     return "stopped";
+  }
+
+  /**
+   * Tries to renew every retry period until a try succeeds, another holder is
+   * found, or the renew deadline, counted from the first try, passes.
+   */
+  private async renewWithinDeadline(): Promise<AttemptResult> {
+    const signal = this.abort.signal;
+    const deadline = this.monotonic() + this.opts.renewDeadlineMs;
+    for (;;) {
+      const remaining = deadline - this.monotonic();
+      const result = await this.withTimeout(this.tryAcquireOrRenew(), Math.max(remaining, 1));
+      const left = deadline - this.monotonic();
+      if (result !== "error" || signal.aborted || left <= 0) return result;
+      await this.clock.sleep(Math.min(this.opts.retryPeriodMs, left), signal);
+      if (signal.aborted || this.monotonic() >= deadline) return "error";
+    }
   }
 
   private loseLeadership(cause: AttemptResult): void {
@@ -385,6 +417,17 @@ export class LeaderElector {
         : "Lost the leader lease: renewal did not succeed within the renew deadline",
     );
     this.opts.onStoppedLeading?.("lost");
+  }
+
+  private abandon(): void {
+    this.leader = false;
+    isLeaderGauge.set({ lease: this.store().key }, 0);
+    transitionsCounter.inc({ lease: this.store().key, transition: "abandoned" });
+    this.logger.warn(
+      { leaseDurationMs: this.opts.leaseDurationMs },
+      "Did not release the leader lease: work that did not stop may still act; peers wait for it to expire",
+    );
+    this.opts.onStoppedLeading?.("abandoned");
   }
 
   private async release(): Promise<void> {

@@ -6,7 +6,9 @@
 //   1. /readyz turns 503;
 //   2. runnables stop in reverse start order, sharing one deadline
 //      (--graceful-shutdown-timeout); a runnable that overruns is abandoned;
-//   3. the leader Lease is released so a peer takes over at once;
+//   3. the leader Lease is released so a peer takes over at once; but when a
+//      runnable was abandoned or failed to stop, it may still be acting as
+//      leader until the process exits, so the Lease is left to expire;
 //   4. the HTTP server closes; the process exits 0.
 // A second signal during shutdown exits 1 at once.
 //
@@ -21,6 +23,7 @@
 // LeaderElection) on the Lease, like client-go's "became leader".
 import type { KubeConfig } from "@kubernetes/client-node";
 import { realClock, type Clock } from "./clock.ts";
+import type { RequestAuthorizer } from "./auth.ts";
 import type { ManagerConfig } from "./config.ts";
 import { EventRecorder } from "./events.ts";
 import { HttpServer } from "./http-server.ts";
@@ -49,6 +52,8 @@ export interface ManagerOptions {
   exit?: (code: number) => void;
   /** Records leadership Events on the Lease; default one built from kubeConfig (none without). */
   events?: EventRecorder;
+  /** Guards the HTTP server's protected paths (/metrics…); none: they are open. */
+  authorizer?: RequestAuthorizer;
 }
 
 /** How long shutdown waits for the "released" Event before moving on. */
@@ -82,6 +87,7 @@ export class Manager {
       bindAddress: opts.config.metricsBindAddress,
       isReady: () => this.isReady(),
       logger: this.logger,
+      authorizer: opts.authorizer,
     });
     this.elector = opts.config.leaderElection.enabled ? this.createElector() : undefined;
   }
@@ -215,22 +221,31 @@ export class Manager {
     this.logger.info({ reason, timeoutMs }, "Shutting down");
     this.state = "stopping";
     let budget = deadline;
+    let allStopped = true;
     for (const runnable of [...this.started].reverse()) {
+      const result = await this.stopRunnable(runnable, budget);
       // A runnable abandoned at the deadline used up the budget: the rest get
       // none, even when a timer fired a millisecond before the clock agreed.
-      if ((await this.stopRunnable(runnable, budget)) === "timeout") budget = 0;
+      if (result === "timeout") budget = 0;
+      if (result !== "stopped") allStopped = false;
     }
-    if (this.elector?.isLeader()) {
-      await this.elector.stop();
-      await this.withinMs(this.recordLeaseEvent("released the lease"), EVENT_WAIT_MS);
-    } else {
-      await this.elector?.stop();
-    }
+    await this.stopElector(allStopped);
     await this.http.stop(Math.max(deadline - this.clock.now(), 1000));
     this.state = "stopped";
     this.logger.info({ exitCode }, "Shut down");
     this.resolveDone(exitCode);
     return exitCode;
+  }
+
+  /** Stops leader election; releases the Lease only when every runnable stopped. */
+  private async stopElector(allStopped: boolean): Promise<void> {
+    if (!this.elector?.isLeader()) {
+      await this.elector?.stop();
+      return;
+    }
+    await this.elector.stop({ release: allStopped });
+    const what = allStopped ? "released the lease" : "left the lease to expire";
+    await this.withinMs(this.recordLeaseEvent(what), EVENT_WAIT_MS);
   }
 
   private leaseObject(): KubeObject {

@@ -33,6 +33,12 @@ export {
   type SharedEnvInfo,
 } from "./shared.ts";
 export {
+  endpointReaderToken,
+  serviceAccountToken,
+  ENDPOINT_READER,
+  ENDPOINT_READER_PATHS,
+} from "./endpoint-reader.ts";
+export {
   startOperator,
   killOperators,
   repoRoot,

@@ -1,10 +1,12 @@
 // The operator as a real process (`node src/cli/main.ts operator`), as the
 // integration tests run it: its HTTP port from the ready file it writes, its
 // /metrics as text, and a registry so a test can kill every operator it
-// started, by PID, even when it fails.
+// started, by PID, even when it fails. Protected paths (/metrics, the detailed
+// health API) are read with the token of a ServiceAccount RBAC allows.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { endpointReaderToken } from "./endpoint-reader.ts";
 import { startProcess, waitFor, type ManagedProcess } from "./processes.ts";
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -23,6 +25,8 @@ export interface OperatorProcess {
   proc: ManagedProcess;
   /** The HTTP port, once the process has written its ready file. */
   port(): Promise<number>;
+  /** GET a path on its HTTP server (with the endpoint reader's token unless the path is open). */
+  fetch(path: string): Promise<Response>;
   /** GET a path on its HTTP server and return the body as text. */
   text(path: string): Promise<string>;
   /** The value of one metric sample (the first line that starts with `prefix`). */
@@ -32,6 +36,9 @@ export interface OperatorProcess {
 }
 
 const started: ManagedProcess[] = [];
+
+/** Paths every client may read: the kubelet's probes and the health summary. */
+const OPEN_PATHS = new Set(["/healthz", "/readyz", "/health"]);
 
 export function startOperator(options: OperatorOptions): OperatorProcess {
   const readyFile = join(options.runDir, `${options.name}.ready.json`);
@@ -66,8 +73,14 @@ export function startOperator(options: OperatorOptions): OperatorProcess {
       port = (JSON.parse(readFileSync(readyFile, "utf8")) as { port: number }).port;
       return port;
     },
+    async fetch(path) {
+      const url = `http://127.0.0.1:${await op.port()}${path}`;
+      if (OPEN_PATHS.has(new URL(url).pathname)) return fetch(url);
+      const token = await endpointReaderToken(options.kubeconfigPath, options.runDir);
+      return fetch(url, { headers: { authorization: `Bearer ${token}` } });
+    },
     async text(path) {
-      return (await fetch(`http://127.0.0.1:${await op.port()}${path}`)).text();
+      return (await op.fetch(path)).text();
     },
     async ready(timeoutMs = 30_000) {
       await waitFor(async () => (await op.text("/readyz")).includes("ok"), {

@@ -206,6 +206,16 @@ const INVALID: [description: string, object: Obj, field: string][] = [
     }),
     "spec.startingDeadlineSeconds",
   ],
+  [
+    "a starting deadline of 0 seconds",
+    mt({ startingDeadlineSeconds: 0 }),
+    "spec.startingDeadlineSeconds",
+  ],
+  [
+    "a starting deadline of 9 seconds",
+    mt({ startingDeadlineSeconds: 9 }),
+    "spec.startingDeadlineSeconds",
+  ],
   ["an empty task", mtTask({}), "spec.task"],
   [
     "two tasks",
@@ -288,6 +298,16 @@ const INVALID: [description: string, object: Obj, field: string][] = [
     "spec.schedule",
   ],
   ["a name too long for Job names", bp({}, "b".repeat(53)), "metadata.name"],
+  [
+    "a starting deadline of 0 seconds",
+    bp({ startingDeadlineSeconds: 0 }),
+    "spec.startingDeadlineSeconds",
+  ],
+  [
+    "a starting deadline of 9 seconds",
+    bp({ startingDeadlineSeconds: 9 }),
+    "spec.startingDeadlineSeconds",
+  ],
   // Incident
   ["an unknown severity", inc({ severity: "urgent" }), "spec.severity"],
   ["an empty title", inc({ title: "" }), "spec.title"],
@@ -390,6 +410,26 @@ describe("Given the generated CRDs installed in a real kube-apiserver", () => {
       const message = await create(obj);
       expect(message, "the API server accepted the object").not.toBe("");
       expect(message).toContain(field);
+    });
+  });
+
+  describe("When a starting deadline is below 10 seconds", () => {
+    // The CronJob controller documents that below 10 s a run may be missed;
+    // 0 would silently mean "never run a late slot".
+    it.each([
+      ["MaintenanceTask", 0, mt({ startingDeadlineSeconds: 0 })],
+      ["BackupPolicy", 5, bp({ startingDeadlineSeconds: 5 })],
+    ])("Then a %s with %i is rejected saying why", async (_kind, _seconds, obj) => {
+      const message = await create(obj);
+      expect(message).toContain("startingDeadlineSeconds must be at least 10");
+      expect(message).toContain("may be missed");
+    });
+
+    it.each([
+      ["MaintenanceTask", mt({ startingDeadlineSeconds: 10 })],
+      ["BackupPolicy", bp({ startingDeadlineSeconds: 10 })],
+    ])("Then a %s with exactly 10 is accepted", async (_kind, obj) => {
+      expect(await create(obj)).toBe("");
     });
   });
 

@@ -22,6 +22,7 @@ import {
   killOperators,
   repoRoot,
   runKubectl,
+  serviceAccountToken,
   startOperator,
   toolchain,
   useSharedEnv,
@@ -162,7 +163,11 @@ describe("Given the chart in deploy/helm/pake-operator", () => {
     }
     // Watching all namespaces: the namespaced permissions are bound cluster-wide.
     const bindings = ofKind(manifests, "ClusterRoleBinding").map((b) => b.roleRef!.name);
-    expect(bindings.sort()).toEqual([`${fullname}-nodes`, `${fullname}-watched`]);
+    expect(bindings.sort()).toEqual([
+      `${fullname}-endpoint-auth`,
+      `${fullname}-nodes`,
+      `${fullname}-watched`,
+    ]);
   });
 
   it("When rendered with crds.install=false or crds.keep=false, then no CRD, or CRDs without the keep policy", async () => {
@@ -172,10 +177,83 @@ describe("Given the chart in deploy/helm/pake-operator", () => {
     for (const crd of unkept) expect(crd.metadata.annotations).toBeUndefined();
   });
 
+  it("When rendered, then a NetworkPolicy admits only the metrics port, egress is opt-in, and healthChecks values become the tenant flags", async () => {
+    const defaults = await template();
+    const [policy] = ofKind(defaults, "NetworkPolicy");
+    expect(policy!.spec).toEqual({
+      podSelector: {
+        matchLabels: {
+          "app.kubernetes.io/name": "pake-operator",
+          "app.kubernetes.io/instance": release,
+        },
+      },
+      policyTypes: ["Ingress"],
+      ingress: [{ ports: [{ port: "metrics", protocol: "TCP" }] }],
+    });
+    expect(deploymentArgs(defaults)).toEqual(
+      expect.arrayContaining([
+        "--healthcheck-http-methods=GET,HEAD",
+        "--healthcheck-cross-namespace=false",
+        "--healthcheck-node-scope=false",
+      ]),
+    );
+
+    const monitoring = { namespaceSelector: { matchLabels: { team: "monitoring" } } };
+    const probeRule = { to: [{ ipBlock: { cidr: "10.1.0.0/16" } }], ports: [{ port: 5432 }] };
+    const wide = await template(
+      "healthChecks.httpMethods={GET,HEAD,POST}",
+      "healthChecks.crossNamespace=true",
+      "healthChecks.nodeScope=true",
+      "networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team=monitoring",
+      "networkPolicy.egress.enabled=true",
+      "networkPolicy.egress.apiServerCIDRs={10.0.0.1/32}",
+      "networkPolicy.egress.probeTargets[0].to[0].ipBlock.cidr=10.1.0.0/16",
+      "networkPolicy.egress.probeTargets[0].ports[0].port=5432",
+    );
+    const spec = ofKind(wide, "NetworkPolicy")[0]!.spec as {
+      policyTypes: string[];
+      ingress: unknown[];
+      egress: { to?: unknown[]; ports: { port: number; protocol?: string }[] }[];
+    };
+    expect(spec.policyTypes).toEqual(["Ingress", "Egress"]);
+    expect(spec.ingress).toEqual([
+      { ports: [{ port: "metrics", protocol: "TCP" }], from: [monitoring] },
+    ]);
+    expect(spec.egress).toEqual([
+      {
+        ports: [
+          { port: 53, protocol: "UDP" },
+          { port: 53, protocol: "TCP" },
+        ],
+      },
+      {
+        ports: [
+          { port: 443, protocol: "TCP" },
+          { port: 6443, protocol: "TCP" },
+        ],
+        to: [{ ipBlock: { cidr: "10.0.0.1/32" } }],
+      },
+      probeRule,
+    ]);
+    expect(deploymentArgs(wide)).toEqual(
+      expect.arrayContaining([
+        "--healthcheck-http-methods=GET,HEAD,POST",
+        "--healthcheck-cross-namespace=true",
+        "--healthcheck-node-scope=true",
+      ]),
+    );
+    expect(ofKind(await template("networkPolicy.enabled=false"), "NetworkPolicy")).toEqual([]);
+  });
+
   it("When rendered with watched namespaces, then namespaced permissions are Roles in those namespaces and the ClusterRole holds only cluster-scoped resources", async () => {
     const manifests = await template("watchNamespaces={team-a,team-b}");
     const clusterRules = rulesOf(ofKind(manifests, "ClusterRole"));
-    expect(clusterRules.flatMap((r) => r.resources ?? []).sort()).toEqual(["nodes", "nodes"]);
+    expect(clusterRules.flatMap((r) => r.resources ?? []).sort()).toEqual([
+      "nodes",
+      "nodes",
+      "subjectaccessreviews",
+      "tokenreviews",
+    ]);
     const roles = ofKind(manifests, "Role");
     expect(roles.map((r) => r.metadata.namespace).sort()).toEqual([
       "pake-system",
@@ -324,6 +402,9 @@ describe("Given the chart in deploy/helm/pake-operator", () => {
       expect(await canI(sa, "create", "jobs.batch", "-n", ns)).toBe("yes");
       expect(await canI(sa, "update", `leases/${fullname}-leader`, "-n", ns)).toBe("yes");
       expect(await canI(sa, "list", "nodes")).toBe("yes");
+      // /metrics and the detailed health API are guarded by TokenReview + SubjectAccessReview.
+      expect(await canI(sa, "create", "tokenreviews.authentication.k8s.io")).toBe("yes");
+      expect(await canI(sa, "create", "subjectaccessreviews.authorization.k8s.io")).toBe("yes");
 
       expect(await canI(sa, "list", "secrets", "-n", "kube-system")).toBe("no");
       expect(await canI(sa, "get", "secrets", "-n", "default")).toBe("no");
@@ -334,6 +415,32 @@ describe("Given the chart in deploy/helm/pake-operator", () => {
       expect(await canI(sa, "delete", "customresourcedefinitions")).toBe("no");
       expect(await canI(sa, "update", "leases/someone-elses", "-n", ns)).toBe("no");
       expect(await canI(sa, "update", "secrets", "-n", ns)).toBe("no");
+    });
+
+    it("Then a ServiceAccount bound to the chart's metrics-reader ClusterRole scrapes /metrics of the operator run as the chart's ServiceAccount; others get 403", async () => {
+      for (const name of ["prometheus", "stranger"]) {
+        expect((await env.kubectl("create", "serviceaccount", name, "-n", ns)).code).toBe(0);
+      }
+      const bound = await env.kubectl(
+        "create",
+        "clusterrolebinding",
+        `${ns}-prometheus`,
+        `--clusterrole=${fullname}-metrics-reader`,
+        `--serviceaccount=${ns}:prometheus`,
+      );
+      expect(bound.stderr).toBe("");
+      const get = async (path: string, sa: string): Promise<number> => {
+        const token = await serviceAccountToken(env.kubeconfigPath, ns, sa);
+        const res = await fetch(`http://127.0.0.1:${await operator.port()}${path}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        await res.arrayBuffer();
+        return res.status;
+      };
+      expect(await get("/metrics", "prometheus")).toBe(200);
+      expect(await get("/metrics", "stranger")).toBe(403);
+      // The metrics reader reads metrics only: the detailed health API needs the health reader.
+      expect(await get("/health/detailed", "prometheus")).toBe(403);
     });
 
     it("Then helm uninstall removes the release but keeps the CRDs and the objects", async () => {

@@ -21,14 +21,19 @@ afterEach(killOperators);
 function operator(
   name: string,
   args: string[],
-): { proc: ManagedProcess; port: () => Promise<number> } {
+): {
+  proc: ManagedProcess;
+  port: () => Promise<number>;
+  /** GET with the test env's endpoint reader token (protected paths need one). */
+  text: (path: string) => Promise<string>;
+} {
   return startOperator({ name, kubeconfigPath: env.kubeconfigPath, runDir: env.runDir, args });
 }
 
 describe("Given the pake-operator operator process", () => {
   it("When started, then it serves /healthz, /readyz and /metrics on the port it reported and logged", async () => {
     const ns = await createTestNamespace(env, "op");
-    const { proc, port } = operator("op-serve", ["--leader-election-namespace", ns]);
+    const { proc, port, text } = operator("op-serve", ["--leader-election-namespace", ns]);
     const base = `http://127.0.0.1:${await port()}`;
     await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, {
       what: "readyz",
@@ -36,7 +41,9 @@ describe("Given the pake-operator operator process", () => {
       timeoutMs: 20_000,
     });
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    // /metrics needs a token RBAC allows (the test env's endpoint reader).
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
+    const metrics = await text("/metrics");
     expect(metrics).toContain("pake_process_cpu_user_seconds_total");
     const leaderLine = metrics
       .split("\n")

@@ -48,6 +48,7 @@ async function probeWorkload(extra: Partial<KubernetesProbeTarget>): Promise<Pro
     kind: "Deployment",
     namespace: ns,
     kubeConfig: env.kubeConfig(),
+    checkNamespace: ns,
     ...extra,
   };
   const pool = new CheckResourcePool();
@@ -111,6 +112,7 @@ describe("Given a kubernetes probe whose timeout passes", () => {
       namespace: ns,
       name: "web",
       kubeConfig: env.kubeConfig(),
+      checkNamespace: ns,
     };
     const pool = new CheckResourcePool();
     const controller = new AbortController();
@@ -149,7 +151,11 @@ describe("Given the system probe", () => {
   });
 
   it("skips node usage cleanly when metrics.k8s.io is not served", async () => {
-    const result = await probeSystem({ scope: "All", kubeConfig: env.kubeConfig() });
+    const result = await probeSystem({
+      scope: "All",
+      kubeConfig: env.kubeConfig(),
+      nodeScope: true,
+    });
     expect(result).toMatchObject({
       ok: true,
       message: "Host metrics collected; node usage skipped: metrics.k8s.io is not served",

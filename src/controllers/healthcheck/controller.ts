@@ -30,6 +30,7 @@ import {
 } from "../../crds/index.ts";
 import { CommonReason } from "../../crds/conditions.ts";
 import { HealthCheckReason } from "../../crds/healthcheck.ts";
+import { backupPolicyDescriptor } from "../../crds/backuppolicy.ts";
 import { maintenanceTaskDescriptor } from "../../crds/maintenancetask.ts";
 import { parseDuration } from "../../lib/duration.ts";
 import { ProbeEngine } from "../../probes/engine.ts";
@@ -39,6 +40,11 @@ import {
   referencedSecrets,
   resolveTarget,
 } from "../../probes/resolve.ts";
+import {
+  DEFAULT_TENANT_POLICY,
+  withTenantPolicy,
+  type TenantPolicy,
+} from "../../probes/tenancy.ts";
 import type { ProbeTarget } from "../../probes/types.ts";
 import type { Controller, ReconcileContext } from "../../runtime/controller.ts";
 import type { RouteHandler } from "../../runtime/http-server.ts";
@@ -68,6 +74,8 @@ export interface HealthCheckOptions {
   concurrency?: number;
   /** Reconcile workers. Default 4. */
   workers?: number;
+  /** What a check may make the operator do (operator flags). Default: GET/HEAD, own namespace, no node scope. */
+  tenantPolicy?: TenantPolicy;
 }
 
 export interface HealthCheckSystem {
@@ -126,6 +134,7 @@ export function createHealthCheckSystem(
   const observedGenerations = new Map<string, number | undefined>();
   // The controller is created last; closures reach it through this holder.
   const holder: { controller?: Controller<HealthCheck> } = {};
+  const tenantPolicy = opts.tenantPolicy ?? DEFAULT_TENANT_POLICY;
 
   const secrets = new SecretWatcher({
     kubeConfig,
@@ -139,12 +148,18 @@ export function createHealthCheckSystem(
     observedGenerations.delete(key);
     await engine.remove(key);
   };
-  const tasks = ctx.informers.get<SuppressingTask>(maintenanceTaskDescriptor);
+  // Owners of runs that may suppress a check's Incidents (one shared watch each).
+  const owners = [maintenanceTaskDescriptor, backupPolicyDescriptor].map((kind) =>
+    ctx.informers.get<SuppressingTask>(kind),
+  );
   const reports = new ReportHandler({
     client,
     events,
     incidents: new IncidentSourceApi({ client, events, log }),
-    suppressions: new MaintenanceSuppressions(tasks.informer, () => clock.now()),
+    suppressions: new MaintenanceSuppressions(
+      owners.map((o) => o.informer),
+      () => clock.now(),
+    ),
     log,
     lookup: (key) => holder.controller?.informer.getByKey(key),
     remove: forget,
@@ -168,7 +183,11 @@ export function createHealthCheckSystem(
     };
     try {
       const resolved = await resolveTarget(target, { namespace, readSecret, kubeConfig });
-      return { target: resolved, connectionVersion: versions.sort().join(",") };
+      return {
+        // The probes refuse what the policy does not grant, even past the validator.
+        target: withTenantPolicy(resolved, tenantPolicy, namespace),
+        connectionVersion: versions.sort().join(","),
+      };
     } catch (err) {
       if (err instanceof TargetResolutionError) return { problem: resolutionProblem(err, target) };
       throw err;
@@ -229,7 +248,7 @@ export function createHealthCheckSystem(
     name: "healthcheck",
     kind: healthCheckDescriptor,
     schema: HealthCheckSpec,
-    validate: validateHealthCheck,
+    validate: (hc) => validateHealthCheck(hc, tenantPolicy),
     reconcile,
     onInvalid: (_hc, rctx) => forget(rctx.key),
   };
@@ -241,23 +260,25 @@ export function createHealthCheckSystem(
     const namespace = (next ?? old)?.metadata.namespace;
     for (const name of affectedChecks(old, next)) engine.runNow(objectKey({ namespace, name }));
   };
-  tasks.informer.on({
-    add: (t) => recheck(undefined, t),
-    update: (o, n) => recheck(o, n),
-    delete: (t) => recheck(t, undefined),
-  });
+  for (const owner of owners) {
+    owner.informer.on({
+      add: (t) => recheck(undefined, t),
+      update: (o, n) => recheck(o, n),
+      delete: (t) => recheck(t, undefined),
+    });
+  }
 
   const probes: Runnable = {
     name: "probe-engine",
     needsLeaderElection: true,
     async start() {
-      await tasks.start();
+      await Promise.all(owners.map((o) => o.start()));
       await engine.start();
     },
     async stop(deadlineMs) {
       await engine.stop(deadlineMs);
       await secrets.stop();
-      await tasks.stop();
+      await Promise.all(owners.map((o) => o.stop()));
     },
   };
   return {

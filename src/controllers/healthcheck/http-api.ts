@@ -4,9 +4,11 @@
 //   GET /health                      overall state (worst across checks) and counts
 //   GET /health/detailed             every check with its metrics
 //   GET /health/<namespace>/<name>   one check (404 when unknown)
-// JSON; 503 when the answer's state is Critical, and 503 (state Unknown) on
-// a replica that is not the leader (its cache does not run). Only status
-// fields go out, message redacted: never a Secret's content.
+// JSON; 503 when the answer's state is Critical, and 503 (state Unknown)
+// until the cache has synced. Every replica keeps the cache (module.ts), so a
+// standby answers like the leader. Only status fields go out, message
+// redacted: never a Secret's content. The module protects every path but the
+// summary (the HTTP server's authorizer).
 import { redactText } from "../../lib/redact.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HealthState } from "../../crds/index.ts";
@@ -126,7 +128,7 @@ export function healthApi(opts: HealthApiOptions): RouteHandler {
     if (!opts.informer.hasSynced()) {
       sendJson(res, 503, {
         status: "Unknown",
-        message: "HealthChecks not loaded (this replica is not the leader, or still starting)",
+        message: "HealthChecks not loaded yet (this replica is still starting)",
       });
       return;
     }

@@ -95,10 +95,14 @@ const MAX_TITLE = 256;
 const MAX_DESCRIPTION = 16384;
 const LABEL_VALUE = /^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/;
 
-/** Deterministic name of the Incident for one failure episode of a source. */
+/**
+ * Deterministic name of the Incident for one failure episode of a source. A
+ * cut source name loses the dots and dashes it ends in: a "." before the
+ * suffix's "-" would make an invalid DNS subdomain (".-").
+ */
 export function incidentName(source: IncidentSourceRef, episode: string): string {
   const suffix = `-${fnv1a(`${source.uid}/${episode}`)}`;
-  return `${source.name.slice(0, MAX_NAME - suffix.length)}${suffix}`;
+  return `${source.name.slice(0, MAX_NAME - suffix.length).replace(/[.-]+$/, "")}${suffix}`;
 }
 
 /** Label selector of every Incident a source opened. */

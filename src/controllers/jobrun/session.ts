@@ -123,13 +123,17 @@ export async function stopRuns<P>(session: RunSession<P>, names: string[]): Prom
   }
 }
 
-/** Creates a run's Job (an existing one of the same name is the same run). */
+/**
+ * Creates a run's Job (an existing one of the same name is the same run when
+ * the owner controls it; a former namesake's is deleted and the reconcile
+ * retried: see jobs.ts createRunJob).
+ */
 export async function startRun<P>(
   session: RunSession<P>,
   manifest: Job,
   trigger: string,
 ): Promise<void> {
-  const { job, created } = await createRunJob(session.api, manifest);
+  const { job, created } = await createRunJob(session.api, manifest, session.owner);
   if (!isFinished(job)) session.created.push(job);
   if (created) session.api.log.info({ job: nameOf(job), trigger }, "Created Job");
 }

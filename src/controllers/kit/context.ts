@@ -8,6 +8,7 @@ import { EventRecorder } from "../../runtime/events.ts";
 import { InformerFactory } from "../../runtime/informer-factory.ts";
 import { KubeClient } from "../../runtime/kube.ts";
 import type { Logger } from "../../runtime/log.ts";
+import type { TenantPolicy } from "../../probes/tenancy.ts";
 
 /** The part of the operator's configuration the controllers read. */
 export interface ControllerConfig {
@@ -19,6 +20,8 @@ export interface ControllerConfig {
   operatorNamespace?: string;
   /** The incident policy (--incident-policy); default: the operations guide's, no receivers. */
   incidentPolicy?: IncidentPolicy;
+  /** What a HealthCheck may make the operator do (--healthcheck-* flags); default: probes/tenancy.ts. */
+  healthCheckTenantPolicy?: TenantPolicy;
   /** Environment for settings that have no flag (e.g. PAKE_PROBE_CONCURRENCY). */
   env: Readonly<Record<string, string | undefined>>;
 }

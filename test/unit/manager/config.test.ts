@@ -46,6 +46,12 @@ describe("Given no flags and no environment", () => {
       runnerImage: "ghcr.io/pake/pake-operator:0.1.0",
       operatorNamespace: "pake-system",
       incidentPolicy: DEFAULT_INCIDENT_POLICY,
+      healthCheckTenantPolicy: {
+        httpMethods: ["GET", "HEAD"],
+        crossNamespace: false,
+        nodeScope: false,
+      },
+      endpointAuth: true,
     });
   });
 });
@@ -78,6 +84,8 @@ describe("Given good flags and environment", () => {
       value: true,
     },
     { args: [], env: { PAKE_LEADER_ELECT: "no" }, path: "leaderElection.enabled", value: false },
+    { args: ["--endpoint-auth=false"], env: {}, path: "endpointAuth", value: false },
+    { args: [], env: { PAKE_ENDPOINT_AUTH: "false" }, path: "endpointAuth", value: false },
     {
       args: [],
       env: { POD_NAMESPACE: "ops" },

@@ -11,10 +11,7 @@ import {
   type IncidentSourceRef,
   type OpenIncidentRequest,
 } from "../../../../src/controllers/incident/source.ts";
-import {
-  IncidentLabel,
-  type IncidentStatus,
-} from "../../../../src/crds/incident.ts";
+import { IncidentLabel, type IncidentStatus } from "../../../../src/crds/incident.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 12);
 const UID = "11111111-2222-3333-4444-555555555555";
