@@ -16,7 +16,7 @@ import {
 } from "../../crds/backuppolicy.ts";
 import type { ReconcileContext } from "../../runtime/controller.ts";
 import type { KubeObject } from "../../runtime/kube.ts";
-import { IncidentSourceApi, type IncidentSourceRef } from "../incident/source.ts";
+import { runIncidentCalls, type IncidentSourceRef } from "../incident/source.ts";
 import {
   confirmedIncidentStep,
   followIncidentStep,
@@ -74,27 +74,8 @@ export function newestPolicyOutcome(
 }
 
 function sourceCalls(ctx: ReconcileContext, outcomes: PolicyOutcomes): IncidentCalls {
-  const api = new IncidentSourceApi({ client: ctx.client, events: ctx.events, log: ctx.log });
-  const { source, policy } = outcomes;
-  return {
-    open: (step) =>
-      api.open({
-        source,
-        severity: policy.severity,
-        title: step.title,
-        description: step.message,
-        message: step.message,
-        episode: step.episode,
-        now: ctx.clock.now(),
-        occurrence: step.occurrence,
-      }),
-    resolve: () =>
-      api.resolve({
-        source,
-        now: ctx.clock.now(),
-        message: `BackupPolicy ${source.name} succeeded again`,
-      }),
-  };
+  const deps = { client: ctx.client, events: ctx.events, log: ctx.log, now: () => ctx.clock.now() };
+  return runIncidentCalls(deps, outcomes.source, outcomes.policy.severity);
 }
 
 /** Opens, repeats or resolves the policy's Incident, then records it in status.incidentRef. */

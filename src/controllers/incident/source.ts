@@ -282,3 +282,43 @@ export class IncidentSourceApi {
     );
   }
 }
+
+/** What a Job-running kind's Incident step asks of the source API (jobrun/run-incidents.ts). */
+export interface RunIncidentStep {
+  title: string;
+  message: string;
+  episode: string;
+  occurrence: boolean;
+}
+
+/**
+ * The open and resolve calls of one source at one severity, for
+ * jobrun's followIncidentStep: a run's title and redacted message, and
+ * "<Kind> <name> succeeded again" on recovery.
+ */
+export function runIncidentCalls(
+  deps: IncidentSourceDeps & { now: () => number },
+  source: IncidentSourceRef,
+  severity: IncidentSeverity,
+) {
+  const api = new IncidentSourceApi(deps);
+  return {
+    open: (step: RunIncidentStep) =>
+      api.open({
+        source,
+        severity,
+        title: step.title,
+        description: step.message,
+        message: step.message,
+        episode: step.episode,
+        now: deps.now(),
+        occurrence: step.occurrence,
+      }),
+    resolve: () =>
+      api.resolve({
+        source,
+        now: deps.now(),
+        message: `${source.kind} ${source.name} succeeded again`,
+      }),
+  };
+}

@@ -18,7 +18,7 @@ import {
 } from "../../crds/maintenancetask.ts";
 import type { ReconcileContext } from "../../runtime/controller.ts";
 import type { KubeObject } from "../../runtime/kube.ts";
-import { IncidentSourceApi, type IncidentSourceRef } from "../incident/source.ts";
+import { runIncidentCalls, type IncidentSourceRef } from "../incident/source.ts";
 import {
   confirmedIncidentStep,
   followIncidentStep,
@@ -69,27 +69,8 @@ export interface TaskRunsRecorded {
 }
 
 function sourceCalls(ctx: ReconcileContext, recorded: TaskRunsRecorded): IncidentCalls {
-  const api = new IncidentSourceApi({ client: ctx.client, events: ctx.events, log: ctx.log });
-  const { source, policy } = recorded;
-  return {
-    open: (step) =>
-      api.open({
-        source,
-        severity: policy.severity,
-        title: step.title,
-        description: step.message,
-        message: step.message,
-        episode: step.episode,
-        now: ctx.clock.now(),
-        occurrence: step.occurrence,
-      }),
-    resolve: () =>
-      api.resolve({
-        source,
-        now: ctx.clock.now(),
-        message: `MaintenanceTask ${source.name} succeeded again`,
-      }),
-  };
+  const deps = { client: ctx.client, events: ctx.events, log: ctx.log, now: () => ctx.clock.now() };
+  return runIncidentCalls(deps, recorded.source, recorded.policy.severity);
 }
 
 /** Opens, repeats or resolves the task's Incident, then records it in status.incidentRef. */
