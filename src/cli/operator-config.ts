@@ -51,6 +51,8 @@ export interface OperatorConfig extends ManagerConfig {
   healthCheckTenantPolicy: TenantPolicy;
   /** Whether /metrics and the detailed health API need an authorized Bearer token. */
   endpointAuth: boolean;
+  /** Whether a custom MaintenanceTask may name its own serviceAccountName. */
+  allowCustomServiceAccount: boolean;
 }
 
 export class ConfigError extends ProblemsError {
@@ -184,6 +186,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "bool",
     default: "false",
     help: "Let a HealthCheck's system target use scope Nodes or All (node figures from metrics.k8s.io)",
+  },
+  {
+    flag: "allow-custom-service-account",
+    env: ["PAKE_ALLOW_CUSTOM_SERVICE_ACCOUNT"],
+    kind: "bool",
+    default: "false",
+    help: "Let a custom MaintenanceTask run its Job as the ServiceAccount it names (task.custom.serviceAccountName), with that account's rights",
   },
   {
     flag: "log-level",
@@ -498,5 +507,6 @@ export function parseOperatorConfig(
       nodeScope: v.get("healthcheck-node-scope") as boolean,
     },
     endpointAuth: v.get("endpoint-auth") as boolean,
+    allowCustomServiceAccount: v.get("allow-custom-service-account") as boolean,
   };
 }

@@ -85,6 +85,7 @@ async function runOperator(args: string[], ctx: CommandContext): Promise<number>
       operatorNamespace: config.operatorNamespace,
       incidentPolicy: config.incidentPolicy,
       healthCheckTenantPolicy: config.healthCheckTenantPolicy,
+      allowCustomServiceAccount: config.allowCustomServiceAccount,
       env: ctx.env,
     },
   });

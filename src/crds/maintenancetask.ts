@@ -271,7 +271,10 @@ export const CustomTask = z
       .enum(["Always", "IfNotPresent", "Never"])
       .optional()
       .describe("Image pull policy."),
-    serviceAccountName: objectName("ServiceAccount the Job runs as.").optional(),
+    serviceAccountName: objectName(
+      "ServiceAccount the Job runs as; refused unless the operator runs with " +
+        "--allow-custom-service-account (Helm runner.allowCustomServiceAccount).",
+    ).optional(),
   })
   .describe("Run a container of your own.");
 

@@ -80,10 +80,16 @@ interface Response {
   location: string | undefined;
 }
 
+/**
+ * The keep-alive agent of the check's configured origin, or the one agent a
+ * redirect to another origin uses (replaced when that origin changes): a
+ * check holds at most two agents, however many origins its redirects name.
+ */
 function agentFor(url: URL, target: HttpProbeTarget, pool: ResourcePool): http.Agent {
   const insecure = target.insecureSkipTLSVerify === true;
-  return pool.get<http.Agent>(`http-agent:${url.origin}`, {
-    configKey: String(insecure),
+  const configured = url.origin === new URL(target.url).origin;
+  return pool.get<http.Agent>(configured ? "http-agent" : "http-agent:redirect", {
+    configKey: `${url.origin} ${insecure}`,
     create: () =>
       url.protocol === "https:"
         ? new https.Agent({ keepAlive: true, maxSockets: 2, rejectUnauthorized: !insecure })

@@ -411,7 +411,14 @@ describe("Given the chart in deploy/helm/pake-operator", () => {
       expect(await canI(sa, "list", "pods", "--all-namespaces")).toBe("no");
       expect(await canI(sa, "delete", "namespaces")).toBe("no");
       expect(await canI(sa, "create", "clusterroles")).toBe("no");
-      expect(await canI(sa, "create", "rolebindings", "-n", ns)).toBe("no");
+      // The runners' identity (issue 11, defect 6): it creates the pake-runner
+      // RoleBinding in watched namespaces, binding only what it holds itself.
+      expect(await canI(sa, "create", "rolebindings", "-n", ns)).toBe("yes");
+      expect(await canI(sa, "create", "rolebindings", "-n", "default")).toBe("no");
+      expect(await canI(sa, "bind", "roles", "-n", ns)).toBe("no");
+      expect(await canI(sa, "escalate", "roles", "-n", ns)).toBe("no");
+      expect(await canI(sa, "bind", "clusterroles")).toBe("no");
+      expect(await canI(sa, "create", "clusterrolebindings")).toBe("no");
       expect(await canI(sa, "delete", "customresourcedefinitions")).toBe("no");
       expect(await canI(sa, "update", "leases/someone-elses", "-n", ns)).toBe("no");
       expect(await canI(sa, "update", "secrets", "-n", ns)).toBe("no");

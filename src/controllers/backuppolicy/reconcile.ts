@@ -20,21 +20,24 @@
 //      (incidents.ts), the metrics set and old Jobs pruned.
 import {
   BACKUP_NOW_ANNOTATION,
+  backupPolicyDescriptor,
   type BackupPolicySpec,
   type BackupPolicyStatus,
   type Verification,
 } from "../../crds/backuppolicy.ts";
 import { parseDuration } from "../../lib/duration.ts";
-import { JobKind } from "../../lib/kinds.ts";
 import type { ReconcileContext } from "../../runtime/controller.ts";
 import type { KubeObject } from "../../runtime/kube.ts";
 import {
   DEFAULT_WATCHDOG_GRACE_MS,
   activeRuns,
   collectFinished,
-  isFinished,
   openRunSession,
-  planSessionRuns,
+  markRecorded,
+  markedJobs,
+  planConfirmedRuns,
+  recordedJobNames,
+  unmarkedInStatus,
   pruneFinished,
   recordEvents,
   runWatchdog,
@@ -71,8 +74,8 @@ import {
   verifyJobName,
 } from "./verification.ts";
 
-/** Set on a backup Job once its outcome is in the policy's status. */
-export const RECORDED_ANNOTATION = "pake.dev/recorded";
+/** Set on a backup Job once its outcome is in the policy's status (jobrun/recorded.ts). */
+export { RECORDED_ANNOTATION } from "../jobrun/index.ts";
 /** Finished backup Jobs kept for `kubectl logs` (the backups themselves are in status). */
 const KEEP_JOBS = { successful: 3, failed: 3 };
 
@@ -98,15 +101,9 @@ interface PolicyReconcile {
   blocked: Blocked | undefined;
 }
 
-function markedJobs<P>(session: RunSession<P>): string[] {
-  return session.jobs
-    .filter((j) => j.metadata.annotations?.[RECORDED_ANNOTATION] === "true")
-    .map((j) => j.metadata.name!);
-}
-
-function recordedJobs(session: Session, status: BackupPolicyStatus | undefined): Set<string> {
-  const inStatus = [status?.lastBackup, ...(status?.backups ?? [])].map((b) => b?.job);
-  return new Set([...markedJobs(session), ...inStatus].filter((n): n is string => n !== undefined));
+/** The backup Jobs the policy's status names. */
+function backupJobsInStatus(status: BackupPolicyStatus | undefined): (string | undefined)[] {
+  return [status?.lastBackup, ...(status?.backups ?? [])].map((b) => b?.job);
 }
 
 function recordedVerifications(r: PolicyReconcile): Set<string> {
@@ -121,10 +118,11 @@ function planFor(
   policy: BackupPolicyObject,
   spec: BackupPolicySpec,
   session: Session,
-): SchedulePlan {
-  return planSessionRuns(session, policy, {
+): Promise<SchedulePlan> {
+  return planConfirmedRuns(session, policy, {
     spec: { ...spec, concurrencyPolicy: "Forbid" },
     runNowAnnotation: BACKUP_NOW_ANNOTATION,
+    kind: backupPolicyDescriptor,
   });
 }
 
@@ -136,33 +134,6 @@ function finishedBackups(session: Session): FinishedBackup[] {
       return { attempt: run.backup ?? failedBackup(record), run };
     })
     .sort((a, b) => (a.attempt.startTime ?? "").localeCompare(b.attempt.startTime ?? ""));
-}
-
-/**
- * Finished Jobs that status records but that lack the mark: the operator
- * died between the status write and the marking. Marked now, or they would be
- * recorded again once a newer backup moves them out of status.
- */
-function unmarkedInStatus(session: Session, status: BackupPolicyStatus | undefined): string[] {
-  const marked = new Set(markedJobs(session));
-  const inStatus = recordedJobs(session, status);
-  return session.jobs
-    .filter((j) => isFinished(j) && !marked.has(j.metadata.name!) && inStatus.has(j.metadata.name!))
-    .map((j) => j.metadata.name!);
-}
-
-async function markRecorded<P>(
-  session: RunSession<P>,
-  ctx: ReconcileContext,
-  unmarked: readonly string[] = [],
-): Promise<void> {
-  for (const job of [...session.finished.map((f) => f.record.job), ...unmarked]) {
-    await ctx.client.patch(
-      JobKind,
-      { namespace: session.owner.namespace, name: job },
-      { metadata: { annotations: { [RECORDED_ANNOTATION]: "true" } } },
-    );
-  }
 }
 
 function verificationsOf(session: VerifySession): Verification[] {
@@ -234,8 +205,12 @@ interface Written {
 function afterStatus(r: PolicyReconcile, written: Written, finished: FinishedBackup[]) {
   return async (): Promise<void> => {
     if (finished.length > 0) crashPoint(CrashPoint.BackupRecorded);
-    await markRecorded(r.backups, r.ctx, unmarkedInStatus(r.backups, r.policy.status));
-    await markRecorded(r.verifications, r.ctx);
+    // Finished Jobs status records that lack the mark (a crash came before
+    // it) are marked too, or a newer backup moving them out of status would
+    // get them recorded again (jobrun/recorded.ts).
+    const inStatus = backupJobsInStatus(r.policy.status);
+    await markRecorded(r.backups, unmarkedInStatus(r.backups, inStatus));
+    await markRecorded(r.verifications);
     const m = r.policy.metadata;
     await reportIncidents(r.ctx, {
       source: { kind: "BackupPolicy", namespace: m.namespace, name: m.name!, uid: m.uid! },
@@ -285,12 +260,16 @@ export async function reconcileBackupPolicy(
     blocked: await missingReference(spec, owner.namespace, ctx),
   };
   const times = watchdogTimes(spec, options);
-  await collectFinished(r.backups, recordedJobs(r.backups, policy.status), backupRunOf);
+  await collectFinished(
+    r.backups,
+    recordedJobNames(r.backups, backupJobsInStatus(policy.status)),
+    backupRunOf,
+  );
   if (r.backups.finished.length > 0) crashPoint(CrashPoint.BackupFinished);
   await collectFinished(r.verifications, recordedVerifications(r), verificationOf);
   await runWatchdog(r.backups, times.backup);
   await runWatchdog(r.verifications, times.verify);
-  const planned = planFor(policy, spec, r.backups);
+  const planned = await planFor(policy, spec, r.backups);
   const plan = r.blocked ? heldPlan(planned) : planned;
   const verifyPlanned = planSessionVerifySlots(r.verifications, policy, spec);
   const verifyPlan = verifyPlanned && r.blocked ? heldPlan(verifyPlanned) : verifyPlanned;

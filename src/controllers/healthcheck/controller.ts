@@ -218,6 +218,11 @@ export function createHealthCheckSystem(
     observedGenerations.set(key, generation);
   }
 
+  /** Whether the informer no longer holds this HealthCheck (deleted, or replaced by a namesake). */
+  function isGone(hc: HealthCheck, key: string): boolean {
+    return holder.controller?.informer.getByKey(key)?.metadata.uid !== hc.metadata.uid;
+  }
+
   async function reconcile(
     hc: HealthCheck,
     spec: HealthCheckSpec,
@@ -225,6 +230,13 @@ export function createHealthCheckSystem(
   ): Promise<KindResult<Status>> {
     secrets.track(rctx.key, hc.metadata.namespace ?? "default", referencedSecrets(spec.target));
     const resolved = await resolve(hc, spec.target);
+    // Deleted while its Secrets were read: the delete event's removal already
+    // ran, so adding it now would probe it for ever.
+    if (isGone(hc, rctx.key)) {
+      await forget(rctx.key);
+      rctx.log.info({}, "Skipped probing: HealthCheck deleted during its reconcile");
+      return {};
+    }
     if (resolved.problem) {
       await engine.remove(rctx.key);
       rctx.log.info({ reason: resolved.problem.reason }, "Stopped probing: target unresolved");

@@ -7,7 +7,10 @@
 //      catch-up, startingDeadlineSeconds, concurrencyPolicy), the one run of
 //      an owner without a schedule, or a new run-now token → RunRequests
 //      with deterministic Job names (<owner>-<unix minutes>, -once,
-//      -now-<hash>) and the plan's Events;
+//      -now-<hash>) and the plan's Events; a plan that starts a run is
+//      confirmed on a fresh read of the owner (session.ts planConfirmedRuns):
+//      a cached owner that predates the status recording a run whose Job
+//      was since pruned would run it again;
 //   2. build (job-builder.ts, pure): the owner supplies the pod (image, args,
 //      config, volumes, secretKeyRef env); buildRunJob adds the restricted
 //      Pod Security Standard contexts, the owner reference, labels, the run's
@@ -26,9 +29,12 @@
 //      capacity sample, a backup manifest);
 //   6. watchdog (watchdog.ts, pure): an unfinished Job past timeout + grace
 //      is deleted and recorded TimedOut/WatchdogTimeout; an active run whose
-//      Job vanished is recorded Failed/JobVanished;
+//      Job vanished is recorded Failed/JobVanished (TimedOut when past its
+//      watchdog deadline: a crash came between the deletion and status);
 //   7. the owner writes its status once (history bounded per history.ts,
 //      last run, conditions), then the Events (RunSucceeded / RunFailed);
+//      then marks the recorded Jobs pake.dev/recorded (recorded.ts), so a
+//      crash before pruning cannot record a run status no longer holds;
 //   8. prune (history.ts + session.ts), only after status is written: finished
 //      Jobs beyond the history limits are deleted, so every kept Job has its
 //      history entry and no recorded run is lost;
@@ -45,7 +51,9 @@ export * from "./jobs.ts";
 export * from "./metadata.ts";
 export * from "./plan.ts";
 export { JobRunEventReason, JobRunReason } from "../../crds/conditions.ts";
+export * from "./recorded.ts";
 export * from "./results.ts";
+export * from "./runner-identity.ts";
 export * from "./run-incidents.ts";
 export * from "./session.ts";
 export * from "./types.ts";

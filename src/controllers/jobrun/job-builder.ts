@@ -13,11 +13,14 @@
 // - the container's result as its termination message (File policy), which
 //   results.ts reads back;
 // - credentials only through secretKeyRef env (secretEnv, postgresEnv), never
-//   in the config or the args.
+//   in the config or the args;
+// - a runner that talks to the API runs as RUNNER_SERVICE_ACCOUNT (its
+//   token mounted; runner-identity.ts), every other pod without a token.
 // What runs in the pod (image, args, config, volumes) is the owner's: it
 // passes a RunPod, usually from runnerPod() (`pake-operator run <task>`).
 import type { KubeObject } from "../../runtime/kube.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL, TRIGGER_ANNOTATION, runAnnotations } from "./metadata.ts";
+import { RUNNER_SERVICE_ACCOUNT } from "./runner-identity.ts";
 import type { JobOwnerRef, RunRequest } from "./types.ts";
 
 /** Env var carrying a built-in runner's config as JSON. */
@@ -68,6 +71,7 @@ export interface RunPod {
     "name" | "terminationMessagePath" | "terminationMessagePolicy" | "securityContext"
   >;
   volumes: Volume[];
+  /** The pod's ServiceAccount; default RUNNER_SERVICE_ACCOUNT when it needs the API. */
   serviceAccountName?: string;
   /** Whether the runner talks to the Kubernetes API (service account token mounted). */
   needsApi: boolean;
@@ -176,6 +180,16 @@ export function mountClaim(pod: RunPod, mount: ClaimMount): void {
   pod.container.volumeMounts.push({ name: mount.volume, mountPath: mount.mountPath, ...ro });
 }
 
+/**
+ * The pod's identity: the one it names, else the runners' ServiceAccount
+ * when it talks to the API (the namespace's `default` has no rights), else
+ * none (`default`, with no token mounted).
+ */
+function serviceAccountOf(pod: RunPod): { serviceAccountName?: string } {
+  if (pod.serviceAccountName) return { serviceAccountName: pod.serviceAccountName };
+  return pod.needsApi ? { serviceAccountName: RUNNER_SERVICE_ACCOUNT } : {};
+}
+
 /** The Job for one run. Pure (the pod is not modified). */
 export function buildRunJob(input: RunJobInput): Job {
   const { owner, run } = input;
@@ -212,9 +226,7 @@ export function buildRunJob(input: RunJobInput): Job {
         metadata: { labels, annotations: { [TRIGGER_ANNOTATION]: run.trigger } },
         spec: {
           restartPolicy: "Never",
-          ...(input.pod.serviceAccountName
-            ? { serviceAccountName: input.pod.serviceAccountName }
-            : {}),
+          ...serviceAccountOf(input.pod),
           automountServiceAccountToken: input.pod.needsApi,
           securityContext: podSecurityContext,
           containers: [

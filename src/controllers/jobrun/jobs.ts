@@ -14,6 +14,7 @@ import { isAlreadyExists, isConflict, isNotFound, KubeApiError } from "../../run
 import type { KubeClient, ObjectRef } from "../../runtime/kube.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Job } from "./job-builder.ts";
+import { ensureRunnerIdentity, runsAsRunner } from "./runner-identity.ts";
 import { JobKind, PodKind, type JobObject, type PodObject } from "./types.ts";
 
 /** What the API side needs from a reconcile. */
@@ -93,6 +94,8 @@ export async function createRunJob(
   manifest: Job,
   owner: JobOwner,
 ): Promise<{ job: JobObject; created: boolean }> {
+  // The runners' ServiceAccount must exist before its pod is admitted.
+  if (runsAsRunner(manifest)) await ensureRunnerIdentity(api, manifest.metadata.namespace!);
   try {
     return { job: await api.client.create<JobObject>(JobKind, manifest), created: true };
   } catch (err) {

@@ -4,7 +4,8 @@
 // reconcile calls them (see index.ts); the owner turns the session into its
 // status, and prunes after that status is written.
 import type { EventInput } from "../../runtime/events.ts";
-import type { KubeObject } from "../../runtime/kube.ts";
+import type { KindDescriptor, KubeObject } from "../../runtime/kube.ts";
+import { crashPoint, JobRunCrashPoint } from "./crash-points.ts";
 import { jobsToPrune, type HistoryLimits } from "./history.ts";
 import type { Job } from "./job-builder.ts";
 import {
@@ -196,7 +197,9 @@ export async function pruneFinished<P>(
   limits: HistoryLimits,
 ): Promise<void> {
   const remaining = session.jobs.filter((j) => !session.deleted.has(nameOf(j)));
-  for (const name of jobsToPrune(remaining, limits)) {
+  const prune = jobsToPrune(remaining, limits);
+  if (prune.length > 0) crashPoint(JobRunCrashPoint.BeforePrune);
+  for (const name of prune) {
     await deleteJob(session, name);
     session.api.log.info({ job: name }, "Pruned finished Job");
   }
@@ -243,4 +246,40 @@ export function planSessionRuns<P>(
     existing: new Set(session.jobs.map(nameOf)),
     active: unfinishedJobs(session).map(nameOf),
   });
+}
+
+export interface ConfirmedPlanInput {
+  spec: PlanSpec;
+  runNowAnnotation: string;
+  /** The owner's kind, to read it fresh from the API server. */
+  kind: KindDescriptor;
+}
+
+/**
+ * The plan of this reconcile, confirmed against a fresh read of the owner
+ * before it starts a run: the cached owner may predate the status write that
+ * recorded the run, and once that run's Job is pruned only the fresh status
+ * says the run happened (a pruned newest slot or token must not run twice).
+ * Costs one GET, only when the cached plan would start a run.
+ */
+export async function planConfirmedRuns<P>(
+  session: RunSession<P>,
+  owner: PlannedOwner,
+  input: ConfirmedPlanInput,
+): Promise<SchedulePlan> {
+  const plan = planSessionRuns(session, owner, input);
+  if (plan.start.length === 0) return plan;
+  const { namespace, name, uid, resourceVersion } = owner.metadata;
+  const fresh = await session.api.client.get<PlannedOwner>(input.kind, {
+    namespace: namespace!,
+    name: name!,
+  });
+  if (fresh.metadata.resourceVersion === resourceVersion) return plan;
+  // A namesake created since is another owner: its own reconcile plans for it.
+  if (fresh.metadata.uid !== uid) return { ...plan, start: [], stop: [] };
+  session.api.log.info(
+    { job: plan.start[0]!.job },
+    "Re-planned from a fresh read of a stale owner",
+  );
+  return planSessionRuns(session, fresh, input);
 }

@@ -4,7 +4,9 @@
 //   deleted and recorded as TimedOut (reason WatchdogTimeout).
 // - A run listed in the owner's status as active whose Job no longer exists
 //   (deleted by hand, garbage-collected) is recorded as Failed (reason
-//   JobVanished).
+//   JobVanished), unless it was past its watchdog deadline: then the
+//   watchdog deleted it and a crash came before the status write, so it is
+//   recorded TimedOut (WatchdogTimeout) as that write would have.
 import { JobRunReason } from "../../crds/conditions.ts";
 import { abortedRecord, jobStartTime } from "./results.ts";
 import { runMetaOf } from "./metadata.ts";
@@ -31,6 +33,10 @@ export function watchdogDeadline(job: JobObject, timeoutMs: number, graceMs: num
   return start + timeoutMs + graceMs;
 }
 
+function watchdogMessage(graceMs: number): string {
+  return `the Job did not finish within timeout plus ${Math.round(graceMs / 1000)}s grace; deleted it`;
+}
+
 export function overdueJobs(input: {
   unfinished: JobObject[];
   timeoutMs: number;
@@ -49,34 +55,59 @@ export function overdueJobs(input: {
         now: input.now,
         result: "TimedOut",
         reason: JobRunReason.WatchdogTimeout,
-        message: `the Job did not finish within timeout plus ${Math.round(input.graceMs / 1000)}s grace; deleted it`,
+        message: watchdogMessage(input.graceMs),
       }),
     });
   }
   return out;
 }
 
-/** Records for active runs whose Job is gone and that have no final record yet. */
+/** The owner's timeout and the watchdog's grace, in ms. */
+export interface WatchdogLimits {
+  timeoutMs: number;
+  graceMs: number;
+}
+
+function pastDeadline(run: ActiveRun, now: Date, limits: WatchdogLimits | undefined): boolean {
+  if (limits === undefined) return false;
+  const start = Date.parse(run.startTime);
+  return !Number.isNaN(start) && start + limits.timeoutMs + limits.graceMs <= now.getTime();
+}
+
+function vanishedRecord(run: ActiveRun, now: Date, limits: WatchdogLimits | undefined): RunRecord {
+  const meta = {
+    ...(run.trigger ? { trigger: run.trigger } : {}),
+    ...(run.scheduledTime ? { scheduledTime: run.scheduledTime } : {}),
+  };
+  const base = { job: run.job, meta, startTime: run.startTime, now };
+  if (pastDeadline(run, now, limits))
+    return abortedRecord({
+      ...base,
+      result: "TimedOut",
+      reason: JobRunReason.WatchdogTimeout,
+      message: watchdogMessage(limits!.graceMs),
+    });
+  return abortedRecord({
+    ...base,
+    result: "Failed",
+    reason: JobRunReason.JobVanished,
+    message: `the Job ${run.job} was deleted before it reported a result`,
+  });
+}
+
+/**
+ * Records for active runs whose Job is gone and that have no final record
+ * yet. With the watchdog's limits, a run gone past its deadline is the
+ * watchdog's deletion (see above).
+ */
 export function vanishedRuns(input: {
   active: ActiveRun[] | undefined;
   existing: ReadonlySet<string>;
   recorded: ReadonlySet<string>;
   now: Date;
+  watchdog?: WatchdogLimits | undefined;
 }): RunRecord[] {
   return (input.active ?? [])
     .filter((a) => !input.existing.has(a.job) && !input.recorded.has(a.job))
-    .map((a) =>
-      abortedRecord({
-        job: a.job,
-        meta: {
-          ...(a.trigger ? { trigger: a.trigger } : {}),
-          ...(a.scheduledTime ? { scheduledTime: a.scheduledTime } : {}),
-        },
-        startTime: a.startTime,
-        now: input.now,
-        result: "Failed",
-        reason: JobRunReason.JobVanished,
-        message: `the Job ${a.job} was deleted before it reported a result`,
-      }),
-    );
+    .map((a) => vanishedRecord(a, input.now, input.watchdog));
 }

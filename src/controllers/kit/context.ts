@@ -22,6 +22,8 @@ export interface ControllerConfig {
   incidentPolicy?: IncidentPolicy;
   /** What a HealthCheck may make the operator do (--healthcheck-* flags); default: probes/tenancy.ts. */
   healthCheckTenantPolicy?: TenantPolicy;
+  /** Whether a custom MaintenanceTask may name its own ServiceAccount (--allow-custom-service-account). */
+  allowCustomServiceAccount?: boolean;
   /** Environment for settings that have no flag (e.g. PAKE_PROBE_CONCURRENCY). */
   env: Readonly<Record<string, string | undefined>>;
 }

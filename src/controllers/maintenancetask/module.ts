@@ -14,7 +14,7 @@ import {
   type MaintenanceTask,
   type MaintenanceTaskOptions,
 } from "./reconcile.ts";
-import { validateMaintenanceTask } from "./validate.ts";
+import { validateMaintenanceTask, type MaintenanceTaskPolicy } from "./validate.ts";
 
 export const MAINTENANCE_TASK_CONTROLLER = "maintenancetask";
 /**
@@ -31,20 +31,25 @@ export type MaintenanceTaskDefinition = KindDefinition<
 
 /** The kind definition (exported so tests can drive one reconcile with a FakeClock). */
 export function maintenanceTaskDefinition(
-  options: MaintenanceTaskOptions,
+  options: MaintenanceTaskOptions & Partial<MaintenanceTaskPolicy>,
 ): MaintenanceTaskDefinition {
+  const policy = { allowCustomServiceAccount: options.allowCustomServiceAccount ?? false };
   return {
     name: MAINTENANCE_TASK_CONTROLLER,
     kind: maintenanceTaskDescriptor,
     schema: MaintenanceTaskSpec,
     // The validator reads the same fields the CRD type declares.
-    validate: (task) => validateMaintenanceTask(task as unknown as MaintenanceTaskResource),
+    validate: (task) => validateMaintenanceTask(task as unknown as MaintenanceTaskResource, policy),
     reconcile: (task, spec, ctx) => reconcileMaintenanceTask(task, spec, ctx, options),
   };
 }
 
 export const maintenanceTaskModule = kindModule(
   MAINTENANCE_TASK_CONTROLLER,
-  (ctx) => maintenanceTaskDefinition({ runnerImage: ctx.config.runnerImage }),
+  (ctx) =>
+    maintenanceTaskDefinition({
+      runnerImage: ctx.config.runnerImage,
+      allowCustomServiceAccount: ctx.config.allowCustomServiceAccount ?? false,
+    }),
   { owns: [JobKind], workers: WORKERS },
 );

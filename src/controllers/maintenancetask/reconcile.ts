@@ -26,6 +26,7 @@
 import { RUN_NOW_ANNOTATION } from "../../crds/common.ts";
 import { parseDuration } from "../../lib/duration.ts";
 import {
+  maintenanceTaskDescriptor,
   taskType,
   type CapacitySample,
   type MaintenanceTaskSpec,
@@ -39,8 +40,12 @@ import {
   collectFinished,
   existingJobNames,
   logRecords,
+  markJobs,
+  markRecorded,
+  recordedJobNames,
+  unmarkedInStatus,
   openRunSession,
-  planSessionRuns,
+  planConfirmedRuns,
   pruneFinished,
   recordEvents,
   runWatchdog,
@@ -104,8 +109,12 @@ interface TaskReconcile {
   blocked?: Blocked | undefined;
 }
 
-function planFor({ task, spec, session }: TaskReconcile): SchedulePlan {
-  return planSessionRuns(session, task, { spec, runNowAnnotation: RUN_NOW_ANNOTATION });
+function planFor({ task, spec, session }: TaskReconcile): Promise<SchedulePlan> {
+  return planConfirmedRuns(session, task, {
+    spec,
+    runNowAnnotation: RUN_NOW_ANNOTATION,
+    kind: maintenanceTaskDescriptor,
+  });
 }
 
 async function startRuns(r: TaskReconcile, plan: SchedulePlan): Promise<void> {
@@ -142,6 +151,7 @@ function resultOf(
     active: activeRuns(session),
     existing: existingJobNames(session),
     now: session.now,
+    watchdog: { timeoutMs: times.timeoutMs, graceMs: times.graceMs },
     blocked,
     onRecorded: (records) => (recorded = records),
   });
@@ -158,6 +168,9 @@ function resultOf(
     ...(requeueAfter !== undefined ? { requeueAfter } : {}),
     afterStatus: async () => {
       logRecords(session);
+      // Marked before pruning: a crash between this status write and the
+      // pruning must not record a run that status no longer holds again.
+      await markRecorded(session);
       // Pruned first: a Job that status no longer holds (a newer record took
       // its place) would be recorded again if a crash or a failed Incident
       // call skipped its deletion.
@@ -202,13 +215,16 @@ export async function reconcileMaintenanceTask(
     graceMs: options.watchdogGraceMs ?? DEFAULT_WATCHDOG_GRACE_MS,
   };
   const type = taskType(spec.task);
-  await collectFinished(session, recordedNames(task.status), (record, runner) => ({
+  const inStatus = recordedNames(task.status);
+  // Marked before this status write, which may move them out of history.
+  await markJobs(session, unmarkedInStatus(session, inStatus));
+  await collectFinished(session, recordedJobNames(session, inStatus), (record, runner) => ({
     sample: capacitySampleOf(type, record, runner),
     critical: record.result === "Succeeded" && runner?.severity === "critical",
   }));
   markCritical(session);
   await runWatchdog(session, times);
-  const plan = r.blocked ? heldPlan(planFor(r)) : planFor(r);
+  const plan = r.blocked ? heldPlan(await planFor(r)) : await planFor(r);
   await stopRuns(session, plan.stop);
   await startRuns(r, plan);
   return resultOf(r, plan, { ...times, nowMs: ctx.clock.now() });

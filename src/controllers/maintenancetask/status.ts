@@ -23,6 +23,7 @@ import {
   supersedes,
   suspendedCondition,
   vanishedRuns,
+  type WatchdogLimits,
   type Blocked,
   type HistoryLimits,
   type SchedulePlan,
@@ -41,6 +42,8 @@ export interface StatusInput {
   /** Names of all the task's Jobs seen in this reconcile (existing or created). */
   existing: ReadonlySet<string>;
   now: Date;
+  /** The watchdog's limits: a run that vanished past them is recorded TimedOut (jobrun/watchdog.ts). */
+  watchdog?: WatchdogLimits | undefined;
   /** Runs held back (databaseRestore whose BackupPolicy is missing): Ready=False with this. */
   blocked?: Blocked | undefined;
   /**
@@ -154,6 +157,7 @@ export function statusMutator(input: StatusInput) {
       existing: input.existing,
       recorded: new Set([...recorded, ...input.records.map((r) => r.job)]),
       now: input.now,
+      watchdog: input.watchdog,
     });
     const fresh = [...input.records, ...vanished];
     input.onRecorded?.(fresh.filter((r) => !recorded.has(r.job)));

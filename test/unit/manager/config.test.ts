@@ -52,6 +52,7 @@ describe("Given no flags and no environment", () => {
         nodeScope: false,
       },
       endpointAuth: true,
+      allowCustomServiceAccount: false,
     });
   });
 });

@@ -102,6 +102,17 @@ as a Role and RoleBinding in each watched namespace. No wildcards.
 - apiGroups: ["apps"]
   resources: ["deployments", "statefulsets", "daemonsets"]
   verbs: ["get", "list"]
+# The identity of built-in runners that read the API (securityScan,
+# capacityCheck with nodes): ServiceAccount, Role and RoleBinding `pake-runner`,
+# created before the first such Job (AlreadyExists is success). The Role only
+# grants "list pods", which the operator holds itself, so RBAC's escalation
+# check needs neither `bind` nor `escalate`.
+- apiGroups: [""]
+  resources: ["serviceaccounts"]
+  verbs: ["create"]
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["roles", "rolebindings"]
+  verbs: ["create"]
 {{- end }}
 
 {{/* Names of the Secrets the incident policy's receivers read their URLs from. */}}
