@@ -47,7 +47,7 @@ test-unit: deps ## Unit tests only (pure logic, no processes)
 
 .PHONY: test-integration
 test-integration: deps ## Integration tests only (real control plane, PostgreSQL, Redis)
-	@$(TOOLS) node tools/run-tests.ts --project integration
+	@$(TOOLS) node tools/run-tests.ts --project integration --project canary
 
 .PHONY: bench
 bench: deps ## Benchmarks under bench/ (not part of make test)

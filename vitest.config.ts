@@ -1,9 +1,10 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: fast unit tests of pure logic (no processes), and integration
+// Three projects: fast unit tests of pure logic (no processes), integration
 // tests against a real control plane, PostgreSQL and Redis started by the
-// harness in test/env. Integration files run at most two at a time: the
-// machine has two cores and each file may start its own API server.
+// harness in test/env, and the secret canary scan that runs after them.
+// Integration files run at most two at a time: the machine has two cores and
+// each file may start its own API server.
 export default defineConfig({
   test: {
     projects: [
@@ -23,6 +24,19 @@ export default defineConfig({
           pool: "forks",
           maxWorkers: 2,
           fileParallelism: true,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        // The secret canary scan: after every integration file (a later group),
+        // while the integration project's control plane still runs.
+        test: {
+          name: "canary",
+          include: ["test/canary/**/*.test.ts"],
+          testTimeout: 120_000,
+          pool: "forks",
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -1,11 +1,14 @@
 // Vitest global setup for the integration project: starts the shared control
 // plane, PostgreSQL and Redis once per run, hands their coordinates to the
 // test files (inject("pakeEnv")), and on teardown stops them and kills, by
-// recorded PID, anything a crashed or timed-out worker left behind.
+// recorded PID, anything a crashed or timed-out worker left behind. Before it
+// stops them it runs the secret canary scan (test/env/canary.ts) unless the
+// canary test already did, and fails the run on a hit.
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { canaryValue, teardownCanaryScan } from "./canary.ts";
 import { startControlPlane, type ControlPlane } from "./control-plane.ts";
 import { startPostgres, type Postgres } from "./postgres.ts";
 import { sweepRecordedPids } from "./processes.ts";
@@ -25,7 +28,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const started = await Promise.allSettled([
     track(startControlPlane(), (cp) => cp.stop()),
     track(startPostgres(), (pg) => pg.destroy()),
-    track(startRedis(), (redis) => redis.destroy()),
+    // A secret canary as the password: every Secret with its URL carries the marker.
+    track(startRedis({ password: canaryValue() }), (redis) => redis.destroy()),
   ]);
   const failure = started.find((s) => s.status === "rejected");
   if (failure) {
@@ -53,10 +57,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     },
     redis: { host: redis.host, port: redis.port, url: redis.url },
   });
+  // For the secret canary test (test/canary/), which runs after every integration file.
+  process.env.PAKE_TEST_KUBECONFIG = cp.kubeconfigPath;
   return async () => {
+    const canaryFailure = await teardownCanaryScan(runDir, cp.kubeconfigPath);
     await Promise.allSettled(cleanups.map((stop) => stop()));
     const leftovers = sweepRecordedPids(runDir);
     if (leftovers.length > 0) console.warn(`Killed leftover processes: ${leftovers.join(", ")}`);
     if (!process.env.PAKE_KEEP_TEST_DIRS) rmSync(runDir, { recursive: true, force: true });
+    if (canaryFailure) throw new Error(canaryFailure);
   };
 }

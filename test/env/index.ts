@@ -59,4 +59,5 @@ export {
   type OperatorWithJobs,
 } from "./operator-with-jobs.ts";
 export { createUriSecret, databaseUri, sqlOn } from "./databases.ts";
+export { CANARY_MARKER, canaryValue } from "./canary.ts";
 export { reconcileContext } from "./reconcile-context.ts";

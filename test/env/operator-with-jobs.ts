@@ -84,6 +84,7 @@ export async function startOperatorWithJobs(
     runner,
     async restartOperator(operatorEnv) {
       const old = running.operator;
+      await old.saveFinalSnapshot(); // for the secret canary scan (test/env/canary.ts)
       if (old.proc.running) old.proc.signal("SIGKILL");
       await old.proc.exited;
       running.operator = launch(operatorEnv);

@@ -3,7 +3,7 @@
 // /metrics as text, and a registry so a test can kill every operator it
 // started, by PID, even when it fails. Protected paths (/metrics, the detailed
 // health API) are read with the token of a ServiceAccount RBAC allows.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { endpointReaderToken } from "./endpoint-reader.ts";
@@ -33,9 +33,23 @@ export interface OperatorProcess {
   metric(prefix: string): Promise<number | undefined>;
   /** Resolves once /readyz answers ok; fails with its log if the process exits. */
   ready(timeoutMs?: number): Promise<void>;
+  /**
+   * Saves its /metrics and /health/detailed into the run directory
+   * (`<name>.final-metrics.txt`, `<name>.final-health.txt`) for the secret
+   * canary scan; best effort, a process that does not answer saves nothing.
+   */
+  saveFinalSnapshot(): Promise<void>;
 }
 
-const started: ManagedProcess[] = [];
+const started: OperatorProcess[] = [];
+
+/** How long a final snapshot may take: the endpoints of a healthy operator answer in milliseconds. */
+const SNAPSHOT_TIMEOUT_MS = 5_000;
+
+const SNAPSHOT_PATHS = [
+  ["/metrics", "final-metrics"],
+  ["/health/detailed", "final-health"],
+] as const;
 
 /** Paths every client may read: the kubelet's probes and the health summary. */
 const OPEN_PATHS = new Set(["/healthz", "/readyz", "/health"]);
@@ -58,7 +72,6 @@ export function startOperator(options: OperatorOptions): OperatorProcess {
       ...(options.args ?? []),
     ],
   });
-  started.push(proc);
   let port: number | undefined;
   const op: OperatorProcess = {
     proc,
@@ -93,13 +106,31 @@ export function startOperator(options: OperatorOptions): OperatorProcess {
       const line = (await op.text("/metrics")).split("\n").find((l) => l.startsWith(prefix));
       return line === undefined ? undefined : Number(line.split(" ").pop());
     },
+    async saveFinalSnapshot() {
+      if (!proc.running || !existsSync(readyFile)) return;
+      for (const [path, suffix] of SNAPSHOT_PATHS) {
+        const body = await withTimeout(op.text(path), SNAPSHOT_TIMEOUT_MS).catch(() => undefined);
+        if (body !== undefined) {
+          writeFileSync(join(options.runDir, `${options.name}.${suffix}.txt`), body);
+        }
+      }
+    },
   };
+  started.push(op);
   return op;
 }
 
-/** SIGKILLs every operator started so far (for afterEach/afterAll). */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timed out")), ms).unref()),
+  ]);
+}
+
+/** Saves each running operator's final snapshot, then SIGKILLs every operator started so far (for afterEach/afterAll). */
 export async function killOperators(): Promise<void> {
-  const procs = started.splice(0);
-  for (const p of procs) p.signal("SIGKILL");
-  await Promise.all(procs.map((p) => p.exited));
+  const ops = started.splice(0);
+  await Promise.all(ops.map((op) => op.saveFinalSnapshot()));
+  for (const op of ops) op.proc.signal("SIGKILL");
+  await Promise.all(ops.map((op) => op.proc.exited));
 }

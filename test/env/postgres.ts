@@ -4,9 +4,9 @@
 // PostgreSQL refuses to run as root.
 import { execFile } from "node:child_process";
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { randomBytes } from "node:crypto";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
+import { canaryValue } from "./canary.ts";
 import { baseDir } from "./control-plane.ts";
 import { freePort } from "./ports.ts";
 import { startProcess, waitFor, type ManagedProcess } from "./processes.ts";
@@ -44,7 +44,8 @@ export class Postgres {
   readonly host = "127.0.0.1";
   readonly user = "postgres";
   readonly database = "postgres";
-  readonly password = randomBytes(12).toString("hex");
+  /** A secret canary (test/env/canary.ts): every URI Secret the tests make from it carries the marker. */
+  readonly password = canaryValue();
   readonly dir: string;
   port = 0;
   private readonly options: PostgresOptions;

@@ -10,6 +10,8 @@ import { toolchain } from "./toolchain.ts";
 export interface RedisOptions {
   /** Extra server settings, e.g. { maxmemory: "2mb" }. */
   settings?: Record<string, string>;
+  /** Required of every client (`requirepass`); the URL carries it. */
+  password?: string;
 }
 
 /** Sends one inline command and resolves with the first reply line. */
@@ -38,7 +40,8 @@ export class Redis {
   }
 
   get url(): string {
-    return `redis://${this.host}:${this.port}`;
+    const auth = this.options.password ? `:${this.options.password}@` : "";
+    return `redis://${auth}${this.host}:${this.port}`;
   }
 
   async start(): Promise<void> {
@@ -50,6 +53,7 @@ export class Redis {
       save: "",
       appendonly: "no",
       "protected-mode": "no",
+      ...(this.options.password ? { requirepass: this.options.password } : {}),
       ...this.options.settings,
     };
     this.server = startProcess({
@@ -58,7 +62,11 @@ export class Redis {
       logFile: join(this.dir, "redis.log"),
       args: Object.entries(settings).flatMap(([k, v]) => [`--${k}`, v]),
     });
-    await waitFor(async () => (await redisCommand(this.port, "PING")) === "+PONG", {
+    // With a password, a successful AUTH is the sign the server is up.
+    const [probe, answer] = this.options.password
+      ? [`AUTH ${this.options.password}`, "+OK"]
+      : ["PING", "+PONG"];
+    await waitFor(async () => (await redisCommand(this.port, probe)) === answer, {
       what: "Redis PING",
       process: this.server,
     });
