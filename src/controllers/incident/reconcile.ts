@@ -66,10 +66,12 @@ async function deleteExpired(obj: IncidentObject, ctx: ReconcileContext): Promis
 async function deliver(
   obj: IncidentObject,
   spec: IncidentSpec,
-  ctx: ReconcileContext,
+  ctx: ReconcileContext & { now: number },
   deps: IncidentReconcileDeps,
 ): Promise<DeliveryOutcome[]> {
-  const now = ctx.clock.now();
+  // The reconcile's own time: what the payload says (resolvedAt, deadlines)
+  // is exactly what the status write records.
+  const now = ctx.now;
   const fresh = await ctx.client.get<IncidentObject>(incidentDescriptor, refOf(obj));
   const status = computeLifecycle({
     incident: lifecycleOf(fresh, spec),
@@ -99,7 +101,9 @@ export async function reconcileIncident(
     return {};
   }
   const outcomes =
-    dueNotifications(first.status, now).length > 0 ? await deliver(obj, spec, ctx, deps) : [];
+    dueNotifications(first.status, now).length > 0
+      ? await deliver(obj, spec, { ...ctx, now }, deps)
+      : [];
   const delivered = applyDeliveries(first.status, outcomes, deps.policy);
   const wake = nextDue(delivered.status, deps.policy);
   return {
