@@ -16,7 +16,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { CRASH_AT_ENV, CrashPoint } from "../../src/controllers/backuppolicy/crash-points.ts";
-import { RECORDED_ANNOTATION } from "../../src/controllers/backuppolicy/reconcile.ts";
+import { RECORDED_ANNOTATION } from "../../src/controllers/jobrun/index.ts";
 import type { BackupPolicyStatus } from "../../src/crds/backuppolicy.ts";
 import { listBackups } from "../../src/tasks/backup/manifest.ts";
 import { useSharedEnv, waitFor } from "../env/index.ts";

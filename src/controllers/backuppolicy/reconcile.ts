@@ -74,8 +74,6 @@ import {
   verifyJobName,
 } from "./verification.ts";
 
-/** Set on a backup Job once its outcome is in the policy's status (jobrun/recorded.ts). */
-export { RECORDED_ANNOTATION } from "../jobrun/index.ts";
 /** Finished backup Jobs kept for `kubectl logs` (the backups themselves are in status). */
 const KEEP_JOBS = { successful: 3, failed: 3 };
 
