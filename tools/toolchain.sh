@@ -21,6 +21,11 @@ node_version=24.22.3
 pg17_package=17.10.0-beta.17
 pg17_version=17.10
 mkdir -p "$cache"
+# One build at a time: concurrent callers (parallel make targets, several
+# shells on a fresh machine) wait here instead of racing on the same
+# temporary files.
+exec 9>"$cache/.lock"
+flock 9
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 
